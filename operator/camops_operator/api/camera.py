@@ -1,0 +1,354 @@
+"""The ``Camera`` resource (camops.io/v1alpha1): one per camera.
+
+These models are the single source of truth: ``crds/cameras.camops.io.yaml`` and
+the CRD reference in ``docs/`` are generated from them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from camops_operator.api.common import (
+    Condition,
+    Duration,
+    ObjectMeta,
+    Quantity,
+    Rule,
+    SpecModel,
+    StatusModel,
+    rules_schema,
+    run_rules,
+)
+
+__all__ = [
+    "CAMERA_RULES",
+    "Camera",
+    "CameraPhase",
+    "CameraSpec",
+    "CameraStatus",
+    "CaptureStatus",
+    "CredentialsSecretRef",
+    "MediaMTXSpec",
+    "OfflineQueueSpec",
+    "RecordingSpec",
+    "SnapshotsSpec",
+    "SourceSpec",
+    "StorageSecretRef",
+    "StorageSpec",
+    "Toleration",
+    "WorkerSpec",
+]
+
+URL_PATTERN = r"^(rtsp|rtsps|http|https|file)://.+$"
+
+
+class CredentialsSecretRef(SpecModel):
+    """A Secret in the Camera's namespace holding the camera's username and password."""
+
+    name: str = Field(min_length=1, max_length=253, description="Name of the Secret.")
+    username_key: str = Field(default="username", max_length=253, description="Key of the username in the Secret.")
+    password_key: str = Field(default="password", max_length=253, description="Key of the password in the Secret.")
+
+
+class SourceSpec(SpecModel):
+    """Where the camera's pictures come from."""
+
+    url: str = Field(
+        max_length=2048,
+        pattern=URL_PATTERN,
+        description=(
+            "Stream or snapshot URL without credentials: rtsp://, rtsps:// (H.264/H.265 stream), "
+            "http(s):// (a JPEG snapshot URL) or file:// (a clip looped in real time, for local runs)."
+        ),
+    )
+    credentials_secret_ref: CredentialsSecretRef | None = Field(
+        default=None,
+        description="Secret with the camera's username and password; mounted into the worker as files, never copied.",
+    )
+    transport: Literal["tcp", "udp"] = Field(default="tcp", description="RTSP transport: tcp (default) or udp.")
+    via: Literal["direct", "mediamtx"] = Field(
+        default="direct",
+        description=(
+            "direct: the worker connects to the camera. mediamtx: the worker reads the camera's MediaMTX path, "
+            "so the camera serves one connection however many readers there are (needs spec.mediamtx.enabled)."
+        ),
+    )
+    connect_timeout: Duration = Field(default="10s", description="How long to wait for the camera to answer.")
+    stall_timeout: Duration = Field(
+        default="15s", description="No packets for this long means the stream stalled: reconnect."
+    )
+
+
+class SnapshotsSpec(SpecModel):
+    """JPEG snapshots taken from the stream."""
+
+    enabled: bool = Field(default=True, description="Take snapshots.")
+    interval: Duration = Field(default="10s", description="Time between two snapshots, e.g. 1s, 10s, 5m.")
+    quality: int = Field(default=85, ge=1, le=100, description="JPEG quality, 1 to 100.")
+    max_width: int | None = Field(
+        default=None, ge=16, le=16384, description="Downscale wider pictures to this width (keeps aspect ratio)."
+    )
+
+
+class RecordingSpec(SpecModel):
+    """Video segments remuxed from the camera's packets (never re-encoded)."""
+
+    enabled: bool = Field(default=False, description="Record segments.")
+    segment_duration: Duration = Field(
+        default="60s", description="Target length of one segment; segments are cut at keyframes."
+    )
+    format: Literal["mp4"] = Field(default="mp4", description="Container format of the segments.")
+
+
+class StorageSecretRef(SpecModel):
+    """A Secret with S3 credentials, overriding the operator's default storage credentials."""
+
+    name: str = Field(min_length=1, max_length=253, description="Name of the Secret.")
+    access_key_key: str = Field(default="accessKey", description="Key of the access key in the Secret.")
+    secret_key_key: str = Field(default="secretKey", description="Key of the secret key in the Secret.")
+
+
+class StorageSpec(SpecModel):
+    """Where snapshots and segments are stored (S3-compatible object storage such as MinIO)."""
+
+    bucket: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="Bucket name; defaults to the operator's default bucket.",
+    )
+    prefix: str = Field(
+        default="",
+        max_length=512,
+        pattern=r"^[A-Za-z0-9._/-]*$",
+        description="Key prefix before the camera's name, e.g. site-a. No '..' segments.",
+    )
+    layout: Literal["dated", "latest", "flat"] = Field(
+        default="dated",
+        description=(
+            "dated: <prefix>/<camera>/<YYYY-MM>/<DD>/<HHMMSS.mmm>.jpg plus <prefix>/<camera>/latest.jpg; "
+            "latest: one object overwritten (live dashboards); flat: timestamp in the name."
+        ),
+    )
+    endpoint: str | None = Field(
+        default=None, max_length=512, description="S3 endpoint (host:port or URL); defaults to the operator's."
+    )
+    secret_ref: StorageSecretRef | None = Field(
+        default=None, description="Secret with S3 credentials; defaults to the operator's storage Secret."
+    )
+
+
+class OfflineQueueSpec(SpecModel):
+    """The durable queue on local disk that holds captures while storage or the network is down."""
+
+    volume: Literal["persistentVolumeClaim", "emptyDir"] = Field(
+        default="persistentVolumeClaim",
+        description="persistentVolumeClaim (survives pod restarts) or emptyDir (lost with the pod).",
+    )
+    size: Quantity = Field(default="2Gi", description="Size of the queue volume.")
+    storage_class_name: str | None = Field(default=None, description="StorageClass of the queue volume's claim.")
+    max_bytes: Quantity | None = Field(
+        default=None, description="Most bytes queued before the overflow policy applies; defaults to 90% of size."
+    )
+    max_items: int | None = Field(
+        default=None, ge=1, description="Most items queued before the overflow policy applies."
+    )
+    max_age: Duration = Field(default="7d", description="Queued items older than this expire (counted, never silent).")
+    overflow: Literal["dropOldest", "rejectNew"] = Field(
+        default="dropOldest",
+        description="When the queue is full: dropOldest (keep the newest) or rejectNew (keep the oldest).",
+    )
+    keep_on_delete: bool = Field(
+        default=False,
+        description="Keep the queue's claim when the Camera is deleted (it must then be removed by hand).",
+    )
+
+
+class MediaMTXSpec(SpecModel):
+    """A MediaMTX path for this camera, managed through MediaMTX's control API."""
+
+    enabled: bool = Field(default=False, description="Manage a MediaMTX path for this camera.")
+    path: str | None = Field(
+        default=None,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.~-]*$",
+        description="Path name; defaults to <namespace>-<name>.",
+    )
+    source_on_demand: bool = Field(default=False, description="Pull the camera only while someone reads the path.")
+    record: bool = Field(default=False, description="Let MediaMTX record the path to its own disk.")
+    record_delete_after: Duration | None = Field(
+        default=None, description="Delete MediaMTX's recordings after this long; a RetentionPolicy may set it."
+    )
+
+
+class Toleration(SpecModel):
+    """A core/v1 Toleration for the worker pod."""
+
+    key: str | None = Field(default=None, description="Taint key the toleration applies to.")
+    operator: Literal["Exists", "Equal"] | None = Field(default=None, description="Exists or Equal.")
+    value: str | None = Field(default=None, description="Taint value the toleration matches.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default=None, description="Taint effect to match; empty matches all."
+    )
+    toleration_seconds: int | None = Field(default=None, description="How long a NoExecute taint is tolerated.")
+
+
+class ResourceRequirements(SpecModel):
+    """CPU and memory for the worker container."""
+
+    requests: dict[str, str] = Field(default_factory=dict, description="Requested resources, e.g. cpu: 50m.")
+    limits: dict[str, str] = Field(default_factory=dict, description="Resource limits, e.g. memory: 256Mi.")
+
+
+class WorkerSpec(SpecModel):
+    """How the camera's capture worker pod runs."""
+
+    image: str | None = Field(default=None, max_length=512, description="Worker image; defaults to the operator's.")
+    resources: ResourceRequirements | None = Field(default=None, description="Container resources.")
+    node_selector: dict[str, str] = Field(default_factory=dict, description="Node labels the worker must run on.")
+    tolerations: list[Toleration] = Field(default_factory=list, description="Taints the worker tolerates.")
+
+
+def _is_http(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+CAMERA_RULES: list[Rule[CameraSpec]] = [
+    Rule(
+        cel="self.snapshots.enabled || self.recording.enabled",
+        message="nothing to capture: enable spec.snapshots or spec.recording (or both)",
+        check=lambda s: s.snapshots.enabled or s.recording.enabled,
+    ),
+    Rule(
+        cel=(
+            "!self.recording.enabled || "
+            "!(self.source.url.startsWith('http://') || self.source.url.startsWith('https://'))"
+        ),
+        message=(
+            "an http(s) snapshot URL has no video to record: "
+            "spec.recording needs an rtsp://, rtsps:// or file:// source"
+        ),
+        check=lambda s: not (s.recording.enabled and _is_http(s.source.url)),
+    ),
+    Rule(
+        cel=(
+            "self.source.via != 'mediamtx' || "
+            "self.source.url.startsWith('rtsp://') || self.source.url.startsWith('rtsps://')"
+        ),
+        message="spec.source.via: mediamtx needs an rtsp:// or rtsps:// source URL",
+        check=lambda s: s.source.via != "mediamtx" or s.source.url.startswith(("rtsp://", "rtsps://")),
+    ),
+    Rule(
+        cel="self.source.via != 'mediamtx' || self.mediamtx.enabled",
+        message="spec.source.via: mediamtx needs spec.mediamtx.enabled: true",
+        check=lambda s: s.source.via != "mediamtx" or s.mediamtx.enabled,
+    ),
+    Rule(
+        cel="!self.source.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*@')",
+        message=(
+            "spec.source.url must not contain credentials: "
+            "put them in a Secret named by spec.source.credentialsSecretRef"
+        ),
+        check=lambda s: "@" not in s.source.url.split("://", 1)[-1].split("/", 1)[0],
+        field_path=".source.url",
+    ),
+    Rule(
+        cel="!has(self.mediamtx.recordDeleteAfter) || self.mediamtx.record",
+        message="spec.mediamtx.recordDeleteAfter only applies with spec.mediamtx.record: true",
+        check=lambda s: s.mediamtx.record_delete_after is None or s.mediamtx.record,
+    ),
+]
+
+
+class CameraSpec(SpecModel):
+    """Desired state of one camera."""
+
+    model_config = ConfigDict(json_schema_extra=rules_schema(CAMERA_RULES))
+
+    source: SourceSpec = Field(description="Where the pictures come from.")
+    snapshots: SnapshotsSpec = Field(default=SnapshotsSpec(), description="JPEG snapshots.")
+    recording: RecordingSpec = Field(default=RecordingSpec(), description="Video segments.")
+    storage: StorageSpec = Field(default=StorageSpec(), description="Object storage for what is captured.")
+    offline_queue: OfflineQueueSpec = Field(
+        default=OfflineQueueSpec(), description="Durable local queue that rides out storage outages."
+    )
+    mediamtx: MediaMTXSpec = Field(default=MediaMTXSpec(), description="MediaMTX path for this camera.")
+    paused: bool = Field(
+        default=False, description="Stop capturing (the worker scales to 0; the queue keeps draining)."
+    )
+    worker: WorkerSpec = Field(default=WorkerSpec(), description="How the capture worker pod runs.")
+
+    @model_validator(mode="after")
+    def _rules(self) -> CameraSpec:
+        return run_rules(self, CAMERA_RULES)
+
+
+class CameraPhase(StrEnum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    DEGRADED = "Degraded"
+    PAUSED = "Paused"
+    FAILED = "Failed"
+
+
+class CaptureStatus(StatusModel):
+    """What the capture worker last reported."""
+
+    last_snapshot_time: str | None = Field(
+        default=None,
+        description="Capture time of the newest stored snapshot (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+    last_snapshot_key: str | None = Field(default=None, description="Object key of the newest snapshot.")
+    snapshots: int = Field(default=0, ge=0, description="Snapshots taken since the worker started.")
+    segments: int = Field(default=0, ge=0, description="Segments closed since the worker started.")
+    bytes: int = Field(default=0, ge=0, description="Bytes captured since the worker started.")
+    queue_depth: int = Field(default=0, ge=0, description="Items waiting in the offline queue.")
+    queue_bytes: int = Field(default=0, ge=0, description="Bytes waiting in the offline queue.")
+    dropped: int = Field(default=0, ge=0, description="Items dropped by the queue's overflow or age bounds.")
+    reconnects: int = Field(default=0, ge=0, description="Reconnects to the source since the worker started.")
+    source_connected: bool | None = Field(default=None, description="Whether the source delivers right now.")
+    storage_reachable: bool | None = Field(default=None, description="Whether the last upload attempt succeeded.")
+    last_error: str | None = Field(default=None, description="The latest error, credentials redacted.")
+    updated_at: str | None = Field(
+        default=None,
+        description="When the worker wrote this summary (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+
+
+class CameraStatus(StatusModel):
+    """Observed state of the camera."""
+
+    observed_generation: int | None = Field(default=None, description="The .metadata.generation last reconciled.")
+    phase: CameraPhase | None = Field(default=None, description="Pending, Running, Degraded, Paused or Failed.")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready, WorkerAvailable, SourceConnected, StorageReachable, MediaPathConfigured.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    capture: CaptureStatus | None = Field(default=None, description="Summary reported by the capture worker.")
+
+
+class Camera(BaseModel):
+    """A camera camops captures from."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    apiVersion: Literal["camops.io/v1alpha1"] = "camops.io/v1alpha1"  # noqa: N815 - Kubernetes field name
+    kind: Literal["Camera"] = "Camera"
+    metadata: ObjectMeta
+    spec: CameraSpec
+    status: CameraStatus | None = None
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def namespace(self) -> str:
+        return self.metadata.namespace

@@ -1,0 +1,171 @@
+"""Shared pieces of the API models: base classes, field types, conditions, cross-field rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, Literal, TypeVar, cast
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, ValidationError, WithJsonSchema
+from pydantic.alias_generators import to_camel
+
+from camops_workers.units import DURATION_PATTERN, QUANTITY_PATTERN, parse_duration, parse_quantity
+
+__all__ = [
+    "API_VERSION",
+    "GROUP",
+    "VERSION",
+    "Condition",
+    "Duration",
+    "LocalObjectReference",
+    "ObjectMeta",
+    "Quantity",
+    "Rule",
+    "SpecModel",
+    "StatusModel",
+    "describe_error",
+    "dump",
+    "rules_schema",
+    "run_rules",
+]
+
+GROUP = "camops.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+def _check_quantity(value: str) -> str:
+    parse_quantity(value)
+    return value
+
+
+#: A Kubernetes-style duration string such as "500ms", "10s", "5m", "2h" or "7d".
+Duration = Annotated[
+    str,
+    AfterValidator(_check_duration),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
+]
+#: A byte quantity such as "500Mi" or "2Gi".
+Quantity = Annotated[
+    str,
+    AfterValidator(_check_quantity),
+    WithJsonSchema({"type": "string", "pattern": QUANTITY_PATTERN}),
+]
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Rule(Generic[SpecT]):
+    """One cross-field rule, stated once: CEL for the API server, a predicate for Python.
+
+    ``cel`` is evaluated by the API server with ``self`` bound to the object the
+    rule is attached to (after defaulting); ``check`` is the same rule on the
+    validated model. Tests evaluate both on the examples and expect them to agree.
+    """
+
+    cel: str
+    message: str
+    check: Callable[[SpecT], bool]
+    field_path: str | None = None
+
+    def schema(self) -> dict[str, str]:
+        out = {"rule": self.cel, "message": self.message}
+        if self.field_path:
+            out["fieldPath"] = self.field_path
+        return out
+
+
+class SpecModel(BaseModel):
+    """Base of user-written spec parts: camelCase on the wire, unknown fields rejected."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class StatusModel(BaseModel):
+    """Base of status parts: camelCase on the wire, unknown fields ignored (other writers exist)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+
+class LocalObjectReference(SpecModel):
+    name: str = Field(
+        min_length=1,
+        max_length=253,
+        description="Name of an object in the same namespace.",
+    )
+
+
+class Condition(StatusModel):
+    """A metav1.Condition: the latest observation of one aspect of the object's state."""
+
+    type: str = Field(description="Type of condition in CamelCase, e.g. Ready.", max_length=316)
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(
+        description="A programmatic identifier in CamelCase for the condition's last transition.",
+        max_length=1024,
+    )
+    message: str = Field(default="", description="A human readable message about the transition.", max_length=32768)
+    last_transition_time: str = Field(
+        description="When the condition last changed from one status to another (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The .metadata.generation the condition was set for."
+    )
+
+
+class ObjectMeta(BaseModel):
+    """The parts of metadata camops reads; everything else is kept but ignored."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    name: str
+    namespace: str = "default"
+    uid: str | None = None
+    generation: int | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+def rules_schema(rules: list[Rule[SpecT]]) -> dict[str, JsonValue]:
+    """The ``x-kubernetes-validations`` schema extension for a model's rules."""
+    return {"x-kubernetes-validations": [cast(JsonValue, rule.schema()) for rule in rules]}
+
+
+def run_rules(spec: SpecT, rules: list[Rule[SpecT]]) -> SpecT:
+    """Raise ``ValueError`` with the rule's message for the first rule the spec breaks."""
+    for rule in rules:
+        if not rule.check(spec):
+            raise ValueError(rule.message)
+    return spec
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """Serialise a model the way the API server stores it (camelCase, no nulls)."""
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line per problem, in the API server's ``path: message`` shape, for conditions, logs and CLIs."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        path = ".".join(str(p) for p in err["loc"] if p != "__root__") or "<root>"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{path}: {message}")
+    return "; ".join(lines)

@@ -1,0 +1,1 @@
+"""Object storage: key layout (pure), the store protocol and its implementations."""
