@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["Capture", "CaptureSink", "ItemKind"]
+__all__ = ["Capture", "CaptureListener", "CaptureSink", "ItemKind"]
 
 
 class ItemKind(StrEnum):
@@ -50,4 +50,20 @@ class CaptureSink(Protocol):
 
     def put(self, capture: Capture) -> str:
         """Store ``capture`` durably and return its queue item id."""
+        ...
+
+
+class CaptureListener(Protocol):
+    """Something that wants to know what a worker captured (analysis hand-off, events).
+
+    Both methods are called on the capture thread and must return at once (never block,
+    never raise): a listener queues work for its own thread and drops what it cannot keep.
+    """
+
+    def captured(self, capture: Capture) -> None:
+        """``capture`` was made durable in the queue (its ``key`` is where it will be stored)."""
+        ...
+
+    def state_changed(self, camera: str, state: str, detail: str) -> None:
+        """The worker's source state changed (connected, disconnected, backoff, overflow, ...)."""
         ...

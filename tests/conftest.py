@@ -1,0 +1,3 @@
+"""Shared fixtures. Each area registers its server fixtures module in ``pytest_plugins``."""
+
+pytest_plugins: list[str] = []
