@@ -33,10 +33,12 @@ def requires(group: str, resource: str, *verbs: str) -> Callable[[Callable[P, R]
 
 
 def _api() -> Any:
+    """A CustomObjectsApi configured from the pod's service account, else ~/.kube/config."""
     from kubernetes import client, config
 
+    loader: Any = config
     try:
-        config.load_incluster_config()
+        loader.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config()
+        loader.load_kube_config()
     return client.CustomObjectsApi()

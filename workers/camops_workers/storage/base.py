@@ -62,7 +62,9 @@ class ObjectStore(Protocol):
         """Size, LastModified and user metadata of ``key``, or None when it does not exist."""
         ...
 
-    def list(self, prefix: str, *, recursive: bool = True, start_after: str | None = None) -> Iterator[StoredObject]:
+    def list_objects(
+        self, prefix: str, *, recursive: bool = True, start_after: str | None = None
+    ) -> Iterator[StoredObject]:
         """Objects under ``prefix`` in key order."""
         ...
 
