@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -17,13 +17,19 @@ from camops_workers.storage.keys import Layout, sanitize_name, sanitize_prefix
 
 __all__ = [
     "CONTRACT_VERSION",
+    "EVENT_TYPES",
+    "AnalysisConfig",
     "CredentialRef",
+    "EventType",
+    "EventsConfig",
+    "NatsSinkConfig",
     "QueueConfig",
     "RecordingConfig",
     "SnapshotConfig",
     "SourceConfig",
     "StatusReportConfig",
     "StorageConfig",
+    "WebhookSinkConfig",
     "WorkerConfig",
     "load_config",
 ]
@@ -116,6 +122,82 @@ class StatusReportConfig(_Model):
     min_interval_s: float = 10.0
 
 
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value
+
+
+class AnalysisConfig(_Model):
+    """Frames POSTed to an inference endpoint; the JSON answers stored beside the snapshots.
+
+    The analysis rate is the snapshot rate divided by ``every_nth_snapshot``: it can never
+    exceed what the source delivers. Request format: see ``camops_workers.analysis.request``.
+    """
+
+    endpoint: str = Field(description="http(s) URL frames are POSTed to (no credentials in it)")
+    every_nth_snapshot: int = Field(default=1, ge=1)
+    timeout_s: float = Field(default=5.0, gt=0)
+    max_in_flight: int = Field(default=2, ge=1, le=64)
+    buffer_size: int = Field(default=30, ge=1, le=10_000)
+    #: Re-encode before sending when either is set; otherwise the stored JPEG bytes are sent.
+    jpeg_quality: int | None = Field(default=None, ge=1, le=100)
+    max_width: int | None = Field(default=None, ge=16)
+    headers: dict[str, str] = Field(default_factory=dict)
+    bearer_token: CredentialRef | None = None
+    store_results: bool = True
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_open_s: float = Field(default=5.0, gt=0)
+    breaker_max_open_s: float = Field(default=120.0, gt=0)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        return _http_url(value)
+
+
+#: CloudEvents types a worker publishes.
+EventType = Literal[
+    "io.camops.snapshot.stored",
+    "io.camops.segment.closed",
+    "io.camops.analysis.result",
+    "io.camops.camera.state",
+]
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+
+
+class WebhookSinkConfig(_Model):
+    url: str
+    #: structured: the whole event as application/cloudevents+json; binary: ce-* headers, data as the body.
+    mode: Literal["structured", "binary"] = "structured"
+    timeout_s: float = Field(default=5.0, gt=0)
+    headers: dict[str, str] = Field(default_factory=dict)
+    bearer_token: CredentialRef | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value)
+
+
+class NatsSinkConfig(_Model):
+    servers: list[str] = Field(min_length=1, description="nats:// or tls:// URLs")
+    #: Subject prefix; events go to ``<subject>.<type without io.camops.>``. Default ``camops.<namespace>.<camera>``.
+    subject: str | None = None
+    token: CredentialRef | None = None
+
+
+class EventsConfig(_Model):
+    """CloudEvents about what the worker captured, published from a bounded outbox per sink."""
+
+    #: CloudEvents ``source``; default ``/camops/<namespace>/<camera>``.
+    source: str | None = None
+    types: list[EventType] = Field(default_factory=lambda: list(EVENT_TYPES))
+    outbox_size: int = Field(default=1000, ge=1, le=100_000)
+    webhook: WebhookSinkConfig | None = None
+    nats: NatsSinkConfig | None = None
+
+
 class WorkerConfig(_Model):
     version: Literal[1] = 1
     camera: str = Field(description="Camera name, the key segment of every object")
@@ -128,6 +210,8 @@ class WorkerConfig(_Model):
     http_host: str = "0.0.0.0"  # noqa: S104 - the pod's probes and scrapes come from outside
     http_port: int = Field(default=8080, ge=0, le=65535)
     report: StatusReportConfig | None = None
+    analysis: AnalysisConfig | None = None
+    events: EventsConfig | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("camera")

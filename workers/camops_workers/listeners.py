@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from camops_workers.contract import WorkerConfig
-from camops_workers.items import CaptureListener
+from camops_workers.items import CaptureListener, CaptureSink
 
 __all__ = ["build_listeners"]
 
 
-def build_listeners(config: WorkerConfig) -> list[CaptureListener]:
-    """The listeners for ``config``; each owns its threads and is closed through ``close()`` if it has one."""
-    del config
+def build_listeners(config: WorkerConfig, sink: CaptureSink | None = None) -> list[CaptureListener]:
+    """The listeners for ``config``; each owns its threads and is closed through ``close()`` if it has one.
+
+    ``sink`` is the worker's durable queue: analysis answers are stored through it as
+    ``<snapshot key>.json`` items. Without a sink, answers are published as events only.
+    """
+    del config, sink
     return []
