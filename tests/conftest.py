@@ -1,3 +1,5 @@
 """Shared fixtures. Each area registers its server fixtures module in ``pytest_plugins``."""
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.servers.s3",
+]

@@ -21,7 +21,14 @@ __all__ = [
 
 
 class StorageError(Exception):
-    """A store operation failed. The message is already redacted."""
+    """A store operation failed. The message is already redacted.
+
+    ``reason`` is a short, credential-free word fit for a metric label ("AccessDenied", "connection").
+    """
+
+    def __init__(self, message: str, *, reason: str = "error") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class TransientStorageError(StorageError):

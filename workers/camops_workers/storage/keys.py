@@ -18,8 +18,10 @@ from enum import StrEnum
 
 __all__ = [
     "LATEST_SNAPSHOT_NAME",
+    "MAX_KEY_BYTES",
     "Layout",
     "camera_prefix",
+    "check_key",
     "key_time",
     "latest_key",
     "object_key",
@@ -60,6 +62,28 @@ def sanitize_prefix(prefix: str) -> str:
         if segment in {"", ".", ".."} or "\\" in segment:
             raise ValueError(f"invalid prefix {prefix!r}: segments may not be empty, '.' or '..'")
     return stripped
+
+
+#: S3's limit on the UTF-8 length of a key.
+MAX_KEY_BYTES = 1024
+
+
+def check_key(key: str) -> str:
+    """Validate a full object key before a store touches it (ValueError when it could escape or is invalid).
+
+    Rejects empty keys, leading or doubled slashes, '.'/'..' segments, backslashes, control
+    characters and keys longer than S3 allows, so a key maps to exactly one file below a local root.
+    """
+    if not isinstance(key, str) or not key or key.startswith("/") or key.endswith("/"):
+        raise ValueError(f"invalid key {key!r}: must be a non-empty relative path")
+    if _CONTROL.search(key) or "\\" in key:
+        raise ValueError(f"invalid key {key!r}: control characters and backslashes are not allowed")
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise ValueError(f"invalid key {key[:40]!r}...: longer than {MAX_KEY_BYTES} bytes")
+    for segment in key.split("/"):
+        if segment in {"", ".", ".."}:
+            raise ValueError(f"invalid key {key!r}: segments may not be empty, '.' or '..'")
+    return key
 
 
 def camera_prefix(prefix: str, camera: str) -> str:

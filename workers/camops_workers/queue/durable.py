@@ -1,0 +1,635 @@
+"""The durable offline queue: SQLite (WAL) index + one payload file per item on the queue volume.
+
+Layout of a queue folder::
+
+    queue.db (+ -wal, -shm)   the index: one row per item, counters, totals
+    payloads/<id>             the bytes of item <id>
+    payloads/.tmp-<id>        a payload being written (never visible to uploaders)
+
+Durability: ``put`` writes the payload to a temporary file under an exclusive
+``flock``, fsyncs it, renames it into place, fsyncs the folder, and only then inserts
+the row in a ``synchronous=FULL`` transaction; it returns after that commit. The lock
+is held until the row is committed, so the orphan sweep (files without a row, left by
+a crash between the rename and the insert, or between deleting a row and its file)
+can never take a payload that is still being enqueued.
+
+Several processes may open one queue (a worker's pool and ``camops drain``): items
+are handed out with leases (holder, token, expiry) taken in ``BEGIN IMMEDIATE``
+transactions; a lease left by a crashed process expires and the item is claimed
+again. Acks and releases check the token, so a holder whose lease was taken over
+never deletes or re-arms someone else's claim.
+
+Nothing leaves the queue uncounted: uploaded, dropped (``dropOldest``, ``rejectNew``,
+payload missing) and expired items are counted in the database and in metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from camops_workers.contract import QueueConfig
+from camops_workers.items import Capture
+from camops_workers.queue import metrics
+from camops_workers.redact import redact
+
+__all__ = [
+    "DurableQueue",
+    "QueueFull",
+    "QueueItem",
+    "QueueLimits",
+    "QueueStats",
+    "overflow_victims",
+    "would_overflow",
+]
+
+log = logging.getLogger("camops.queue")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    camera TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    captured_at REAL NOT NULL,
+    enqueued_at REAL NOT NULL,
+    key TEXT NOT NULL,
+    also_keys TEXT NOT NULL DEFAULT '[]',
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    lease_holder TEXT,
+    lease_token TEXT,
+    lease_expires_at REAL NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS items_state ON items(state);
+CREATE INDEX IF NOT EXISTS items_captured ON items(captured_at);
+CREATE TABLE IF NOT EXISTS totals (
+    id INTEGER PRIMARY KEY CHECK (id = 1), items INTEGER NOT NULL, bytes INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO totals VALUES (1, 0, 0);
+CREATE TRIGGER IF NOT EXISTS items_insert AFTER INSERT ON items BEGIN
+    UPDATE totals SET items = items + 1, bytes = bytes + NEW.size WHERE id = 1;
+END;
+CREATE TRIGGER IF NOT EXISTS items_delete AFTER DELETE ON items BEGIN
+    UPDATE totals SET items = items - 1, bytes = bytes - OLD.size WHERE id = 1;
+END;
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS latest (key TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+"""
+
+_DB_NAME = "queue.db"
+_PAYLOADS = "payloads"
+_TMP = ".tmp-"
+_CHUNK = 1024 * 1024
+_READY_SQL = (
+    "SELECT seq, id, camera, kind, captured_at, key, also_keys, size, sha256, content_type, metadata, attempts, "
+    "last_error FROM items WHERE state = 'pending' AND next_attempt_at <= ? AND lease_expires_at <= ? "
+    "ORDER BY seq LIMIT 1"
+)
+
+
+class QueueFull(Exception):  # noqa: N818 - the agreed interface name
+    """``put`` under ``rejectNew`` when the queue is at its bounds (the rejection is counted)."""
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    max_bytes: int
+    max_items: int
+    max_age_s: float
+    overflow: Literal["dropOldest", "rejectNew"] = "dropOldest"
+
+    @classmethod
+    def from_config(cls, c: QueueConfig) -> QueueLimits:
+        return cls(max_bytes=c.max_bytes, max_items=c.max_items, max_age_s=c.max_age_s, overflow=c.overflow)
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    #: items on disk, pending and failed
+    depth: int
+    bytes: int
+    oldest_age_s: float | None
+    failed: int
+    dropped: int
+    expired: int
+    uploaded: int
+
+    @property
+    def pending(self) -> int:
+        """Items still to be uploaded (waiting, leased or in backoff), failed ones excluded."""
+        return self.depth - self.failed
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One claimed item: what an uploader needs, plus the lease token that proves the claim."""
+
+    seq: int
+    id: str
+    camera: str
+    kind: str
+    captured_at: datetime
+    key: str
+    also_keys: tuple[str, ...]
+    size: int
+    sha256: str
+    content_type: str
+    metadata: dict[str, str]
+    attempts: int
+    last_error: str | None
+    token: str
+    path: Path
+
+
+# -- pure decisions ------------------------------------------------------------
+
+
+def would_overflow(limits: QueueLimits, items: int, size: int, incoming: int) -> bool:
+    """Whether adding one item of ``incoming`` bytes breaks the item or byte bound."""
+    return items + 1 > limits.max_items or size + incoming > limits.max_bytes
+
+
+def overflow_victims(limits: QueueLimits, items: int, size: int, oldest_first: Iterable[tuple[int, int]]) -> list[int]:
+    """Under ``dropOldest``: the seqs to drop, oldest first, until ``items``/``size`` fit the bounds.
+
+    ``oldest_first`` yields (seq, size) of the items that may be dropped (not leased).
+    """
+    victims: list[int] = []
+    for seq, item_size in oldest_first:
+        if items <= limits.max_items and size <= limits.max_bytes:
+            break
+        victims.append(seq)
+        items -= 1
+        size -= item_size
+    return victims
+
+
+# -- the queue -------------------------------------------------------------------
+
+
+class DurableQueue:
+    """The queue in ``directory``; satisfies ``items.CaptureSink``. Thread-safe; several processes may share it."""
+
+    def __init__(self, directory: str | Path, limits: QueueLimits | None = None) -> None:
+        self.directory = Path(directory).absolute()
+        self.limits = limits or QueueLimits.from_config(QueueConfig())
+        self.name = str(self.directory)
+        self.payloads = self.directory / _PAYLOADS
+        self.payloads.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._work = threading.Event()
+        self._closed = False
+        self._db = sqlite3.connect(
+            self.directory / _DB_NAME, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+        _fsync_dir(self.directory)
+        self.sweep_orphans()
+        metrics.register_queue(self)
+
+    def __repr__(self) -> str:
+        return f"DurableQueue({self.name})"
+
+    # -- plumbing ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _tx(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE); ``durable=False`` skips the fsync (losing it is harmless)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"queue {self.name} is closed")
+            db = self._db
+            db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"queue {self.name} is closed")
+            return list(self._db.execute(sql, params).fetchall())
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection, name: str, by: int = 1) -> None:
+        if by:
+            db.execute(
+                "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
+                (name, by, by),
+            )
+
+    def _unlink_payloads(self, ids: Iterable[str]) -> None:
+        for item_id in ids:
+            with contextlib.suppress(FileNotFoundError):
+                (self.payloads / item_id).unlink()
+
+    def payload_path(self, item_id: str) -> Path:
+        return self.payloads / item_id
+
+    # -- put -----------------------------------------------------------------------
+
+    def put(self, capture: Capture) -> str:
+        """Store ``capture`` durably; return its id.
+
+        Raises ``QueueFull`` under ``rejectNew`` at the bounds, and ``OSError`` (errno ENOSPC
+        when the volume is full) when the payload or row cannot be written; both are counted and
+        leave the queue as it was. A ``capture.path`` file is moved into the queue (same
+        filesystem) or copied and then removed.
+        """
+        now = time.time()
+        incoming = len(capture.data) if capture.data is not None else os.path.getsize(capture.path or "")
+        if self.limits.overflow == "rejectNew":
+            items, size = self._totals()
+            if would_overflow(self.limits, items, size, incoming):
+                with self._tx(durable=False) as db:
+                    self._bump(db, "dropped_rejectNew")
+                metrics.DROPPED.labels(queue=self.name, reason="rejectNew").inc()
+                raise QueueFull(
+                    f"queue {self.name} is full ({items} items, {size} bytes; limits {self.limits.max_items} items, "
+                    f"{self.limits.max_bytes} bytes): rejected {capture.key}"
+                )
+        item_id = uuid.uuid4().hex
+        try:
+            fd, size, digest = self._write_payload(item_id, capture)
+        except OSError as exc:
+            self._count_put_error(exc)
+            if exc.errno == errno.ENOSPC:
+                raise OSError(
+                    errno.ENOSPC, f"queue volume full: cannot store {capture.key} ({incoming} bytes) in {self.name}"
+                ) from exc
+            raise
+        victims: list[str] = []
+        try:
+            try:
+                with self._tx() as db:
+                    db.execute(
+                        "INSERT INTO items(id, camera, kind, captured_at, enqueued_at, key, also_keys, size, sha256, "
+                        "content_type, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            item_id,
+                            capture.camera,
+                            str(capture.kind),
+                            capture.captured_at.timestamp(),
+                            now,
+                            capture.key,
+                            json.dumps(list(capture.also_keys)),
+                            size,
+                            digest,
+                            capture.content_type,
+                            json.dumps(capture.metadata, sort_keys=True),
+                        ),
+                    )
+                    victims = self._enforce_bounds(db, now)
+            except sqlite3.Error as exc:
+                with contextlib.suppress(OSError):
+                    (self.payloads / item_id).unlink()
+                full = "full" in str(exc).lower()
+                what = "volume full" if full else "index error"
+                error = OSError(
+                    errno.ENOSPC if full else errno.EIO,
+                    f"queue {what}: cannot store {capture.key} in {self.name}: {exc}",
+                )
+                self._count_put_error(error)
+                raise error from exc
+        finally:
+            os.close(fd)  # releases the flock: from now on the payload belongs to its row
+        self._unlink_payloads(victims)
+        if capture.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                capture.path.unlink()  # copied across filesystems; the queue holds its own copy
+        self._work.set()
+        return item_id
+
+    def _count_put_error(self, exc: OSError) -> None:
+        reason = errno.errorcode.get(exc.errno or 0, "os_error")
+        metrics.PUT_ERRORS.labels(queue=self.name, reason=reason).inc()
+        with contextlib.suppress(sqlite3.Error, RuntimeError), self._tx(durable=False) as db:
+            self._bump(db, f"put_error_{reason}")
+        log.error("event=queue_put_failed queue=%s reason=%s error=%s", self.name, reason, redact(exc))
+
+    def _write_payload(self, item_id: str, capture: Capture) -> tuple[int, int, str]:
+        """The single place payload bytes reach the disk. Returns (locked fd, size, sha256 hex).
+
+        The payload ends up at ``payloads/<id>``, fsynced with its folder entry, and the
+        returned descriptor holds an exclusive flock on it until the caller closes it.
+        """
+        tmp = self.payloads / f"{_TMP}{item_id}"
+        final = self.payloads / item_id
+        digest = hashlib.sha256()
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if capture.data is not None:
+                view = memoryview(capture.data)
+                digest.update(view)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+            elif capture.path is not None:
+                with open(capture.path, "rb") as src:
+                    while chunk := src.read(_CHUNK):
+                        digest.update(chunk)
+                        os.write(fd, chunk)
+            os.fsync(fd)
+            size = os.fstat(fd).st_size
+            os.rename(tmp, final)
+            _fsync_dir(self.payloads)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            with contextlib.suppress(OSError):
+                final.unlink()
+            raise
+        return fd, size, digest.hexdigest()
+
+    def _enforce_bounds(self, db: sqlite3.Connection, now: float) -> list[str]:
+        """Expire old items and, under dropOldest, drop the oldest unleased ones until within bounds."""
+        removed: list[str] = []
+        if self.limits.max_age_s > 0:
+            rows = db.execute(
+                "SELECT seq, id FROM items WHERE captured_at < ? AND lease_expires_at <= ? ORDER BY seq",
+                (now - self.limits.max_age_s, now),
+            ).fetchall()
+            if rows:
+                db.executemany("DELETE FROM items WHERE seq = ?", [(r[0],) for r in rows])
+                self._bump(db, "expired", len(rows))
+                metrics.EXPIRED.labels(queue=self.name).inc(len(rows))
+                removed.extend(str(r[1]) for r in rows)
+        if self.limits.overflow == "dropOldest":
+            items, size = db.execute("SELECT items, bytes FROM totals WHERE id = 1").fetchone()
+            if items > self.limits.max_items or size > self.limits.max_bytes:
+                candidates = db.execute(
+                    "SELECT seq, size, id FROM items WHERE lease_expires_at <= ? ORDER BY seq", (now,)
+                )
+                ids: dict[int, str] = {}
+
+                def oldest() -> Iterator[tuple[int, int]]:
+                    for seq, item_size, item_id in candidates:
+                        ids[seq] = item_id
+                        yield seq, item_size
+
+                victims = overflow_victims(self.limits, items, size, oldest())
+                if victims:
+                    db.executemany("DELETE FROM items WHERE seq = ?", [(s,) for s in victims])
+                    self._bump(db, "dropped_dropOldest", len(victims))
+                    metrics.DROPPED.labels(queue=self.name, reason="dropOldest").inc(len(victims))
+                    removed.extend(ids[s] for s in victims)
+                    log.warning("event=queue_overflow queue=%s dropped=%d policy=dropOldest", self.name, len(victims))
+        return removed
+
+    def expire(self, now: float | None = None) -> int:
+        """Remove (and count) items past the max age; returns how many."""
+        when = time.time() if now is None else now
+        before = self._counter("expired")
+        with self._tx(durable=False) as db:
+            removed = self._enforce_bounds(db, when) if self.limits.max_age_s > 0 else []
+        self._unlink_payloads(removed)
+        return self._counter("expired") - before
+
+    # -- leases ------------------------------------------------------------------------
+
+    def claim(self, holder: str, lease_s: float, now: float | None = None) -> QueueItem | None:
+        """Lease the oldest ready item to ``holder`` for ``lease_s`` seconds, or None when nothing is ready."""
+        when = time.time() if now is None else now
+        ready_sql = _READY_SQL
+        if not self._read(ready_sql, (when, when)):
+            return None
+        token = uuid.uuid4().hex
+        with self._tx(durable=False) as db:
+            row = db.execute(ready_sql, (when, when)).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE items SET lease_holder = ?, lease_token = ?, lease_expires_at = ? WHERE seq = ?",
+                (holder, token, when + lease_s, row[0]),
+            )
+        seq, item_id, camera, kind, captured, key, also, size, sha, ctype, meta, attempts, last_error = row
+        return QueueItem(
+            seq=int(seq),
+            id=str(item_id),
+            camera=str(camera),
+            kind=str(kind),
+            captured_at=datetime.fromtimestamp(float(captured), UTC),
+            key=str(key),
+            also_keys=tuple(json.loads(str(also))),
+            size=int(size),
+            sha256=str(sha),
+            content_type=str(ctype),
+            metadata=dict(json.loads(str(meta))),
+            attempts=int(attempts),
+            last_error=None if last_error is None else str(last_error),
+            token=token,
+            path=self.payloads / str(item_id),
+        )
+
+    def renew(self, items: Iterable[QueueItem], lease_s: float, now: float | None = None) -> int:
+        """Extend the leases still held (token matches); returns how many were extended."""
+        when = time.time() if now is None else now
+        held = [(when + lease_s, i.seq, i.token) for i in items]
+        if not held:
+            return 0
+        with self._tx(durable=False) as db:
+            before = db.total_changes
+            db.executemany("UPDATE items SET lease_expires_at = ? WHERE seq = ? AND lease_token = ?", held)
+            return db.total_changes - before
+
+    def ack(self, item: QueueItem) -> bool:
+        """The store confirmed ``item``: delete its row, then its file. False when the lease was lost meanwhile."""
+        with self._tx(durable=False) as db:
+            cur = db.execute("DELETE FROM items WHERE seq = ? AND lease_token = ?", (item.seq, item.token))
+            done = cur.rowcount > 0
+            if done:
+                self._bump(db, "uploaded")
+                for key in item.also_keys:
+                    db.execute(
+                        "INSERT INTO latest(key, seq) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET seq = max(seq, excluded.seq)",
+                        (key, item.seq),
+                    )
+        if done:
+            self._unlink_payloads([item.id])
+        return done
+
+    def newer_written(self, key: str, seq: int) -> bool:
+        """Whether a newer item than ``seq`` already wrote the shared key ``key`` (e.g. latest.jpg)."""
+        rows = self._read("SELECT seq FROM latest WHERE key = ?", (key,))
+        return bool(rows) and int(str(rows[0][0])) > seq
+
+    def retry_later(self, item: QueueItem, error: str, delay_s: float, now: float | None = None) -> None:
+        """A transient failure: count the attempt, keep the item, try again after ``delay_s``."""
+        when = time.time() if now is None else now
+        with self._tx(durable=False) as db:
+            db.execute(
+                "UPDATE items SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, lease_holder = NULL, "
+                "lease_token = NULL, lease_expires_at = 0 WHERE seq = ? AND lease_token = ?",
+                (when + delay_s, redact(error)[:500], item.seq, item.token),
+            )
+
+    def release(self, item: QueueItem) -> None:
+        """Give an unattempted item back (pool stopping, breaker opened)."""
+        with self._tx(durable=False) as db:
+            db.execute(
+                "UPDATE items SET lease_holder = NULL, lease_token = NULL, lease_expires_at = 0 "
+                "WHERE seq = ? AND lease_token = ?",
+                (item.seq, item.token),
+            )
+
+    def park(self, item: QueueItem, error: str) -> None:
+        """A permanent failure: keep the item on disk as ``failed`` until ``retry_failed`` or expiry."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE items SET state = 'failed', attempts = attempts + 1, last_error = ?, lease_holder = NULL, "
+                "lease_token = NULL, lease_expires_at = 0 WHERE seq = ? AND lease_token = ?",
+                (redact(error)[:500], item.seq, item.token),
+            )
+            self._bump(db, "parked")
+
+    def drop_missing(self, item: QueueItem) -> None:
+        """The payload file vanished (not by us): remove the row and count it as dropped."""
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM items WHERE seq = ? AND lease_token = ?", (item.seq, item.token))
+            if cur.rowcount:
+                self._bump(db, "dropped_payload_missing")
+                metrics.DROPPED.labels(queue=self.name, reason="payload_missing").inc()
+        log.error("event=queue_payload_missing queue=%s key=%s", self.name, item.key)
+
+    def retry_failed(self) -> int:
+        """Re-arm every failed item (``camops queue retry``); returns how many."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE items SET state = 'pending', attempts = 0, next_attempt_at = 0 WHERE state = 'failed'"
+            )
+            count = cur.rowcount
+        if count:
+            self._work.set()
+        return count
+
+    def failed_items(self, limit: int = 20) -> list[tuple[str, str, int, str | None]]:
+        """(id, key, attempts, last error) of parked items, oldest first."""
+        rows = self._read(
+            "SELECT id, key, attempts, last_error FROM items WHERE state = 'failed' ORDER BY seq LIMIT ?", (limit,)
+        )
+        return [(str(a), str(b), int(str(c)), None if d is None else str(d)) for a, b, c, d in rows]
+
+    # -- housekeeping ----------------------------------------------------------------
+
+    def sweep_orphans(self) -> int:
+        """Delete payload files no row owns and no live ``put`` holds; returns how many."""
+        removed = 0
+        try:
+            names = os.listdir(self.payloads)
+        except FileNotFoundError:
+            return 0
+        known = {str(r[0]) for r in self._read("SELECT id FROM items")}
+        for name in names:
+            item_id = name.removeprefix(_TMP)
+            if name == item_id and name in known:
+                continue
+            path = self.payloads / name
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a put is still writing or committing it
+                if name == item_id and self._read("SELECT 1 FROM items WHERE id = ?", (item_id,)):
+                    continue  # committed while we looked
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed += 1
+            finally:
+                os.close(fd)
+        if removed:
+            log.info("event=queue_orphans_removed queue=%s files=%d", self.name, removed)
+        return removed
+
+    def wait_for_work(self, timeout: float) -> None:
+        """Block until a put in this process signals new work, or ``timeout`` passes."""
+        if self._work.wait(timeout):
+            self._work.clear()
+
+    # -- stats -------------------------------------------------------------------------
+
+    def _totals(self) -> tuple[int, int]:
+        rows = self._read("SELECT items, bytes FROM totals WHERE id = 1")
+        return int(str(rows[0][0])), int(str(rows[0][1]))
+
+    def _counter(self, name: str) -> int:
+        rows = self._read("SELECT value FROM counters WHERE name = ?", (name,))
+        return int(str(rows[0][0])) if rows else 0
+
+    def counters(self) -> dict[str, int]:
+        """Every counter (uploaded, expired, dropped_<reason>, put_error_<reason>, parked)."""
+        return {str(n): int(str(v)) for n, v in self._read("SELECT name, value FROM counters ORDER BY name")}
+
+    def stats(self, now: float | None = None) -> QueueStats:
+        when = time.time() if now is None else now
+        items, size = self._totals()
+        failed = int(str(self._read("SELECT COUNT(*) FROM items WHERE state = 'failed'")[0][0]))
+        oldest = self._read("SELECT MIN(captured_at) FROM items")[0][0]
+        counters = self.counters()
+        return QueueStats(
+            depth=items,
+            bytes=size,
+            oldest_age_s=None if oldest is None else max(0.0, when - float(str(oldest))),
+            failed=failed,
+            dropped=sum(v for k, v in counters.items() if k.startswith("dropped_")),
+            expired=counters.get("expired", 0),
+            uploaded=counters.get("uploaded", 0),
+        )
+
+    def gauges(self) -> tuple[int, int, float | None, int] | None:
+        """For the metrics collector: (depth, bytes, oldest age, failed), None once closed."""
+        if self._closed:
+            return None
+        try:
+            s = self.stats()
+        except (sqlite3.Error, RuntimeError):
+            return None
+        return s.depth, s.bytes, s.oldest_age_s, s.failed
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.close()
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
