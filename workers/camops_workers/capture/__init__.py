@@ -1,0 +1,1 @@
+"""The capture worker: sources, keyframe-gated snapshots, remuxed segments, supervision."""

@@ -1,0 +1,109 @@
+"""JPEG from decoded video frames (libjpeg-turbo on the YUV planes) and JPEG validation.
+
+Video is almost always limited range (Y 16–235); JPEG (JFIF) is full range. Encoding the
+planes as they are gives washed-out greys, so a limited-range frame is expanded to full range
+(and optionally downscaled) in one libswscale pass, then the three planes go straight to
+libjpeg-turbo through simplejpeg — no RGB round trip. ``frame.to_image()`` + Pillow (several
+times slower) is only the fallback when simplejpeg is unavailable or refuses the planes.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["JpegError", "JpegInfo", "encode_frame", "encode_frame_pillow", "inspect_jpeg", "scaled_size"]
+
+_FULL_RANGE_FORMATS = {"yuvj420p", "yuvj422p", "yuvj444p"}
+_COLOR_RANGE_JPEG = 2  # AVCOL_RANGE_JPEG
+
+
+class JpegError(ValueError):
+    """Bytes that are not a usable JPEG image."""
+
+
+@dataclass(frozen=True, slots=True)
+class JpegInfo:
+    width: int
+    height: int
+
+
+def scaled_size(width: int, height: int, max_width: int | None) -> tuple[int, int]:
+    """The output size for ``max_width`` (aspect kept, even dimensions for 4:2:0)."""
+    if not max_width or width <= max_width:
+        return width, height
+    new_h = max(2, round(height * max_width / width))
+    return max_width - max_width % 2, new_h - new_h % 2
+
+
+def _full_range_yuv420(frame: Any, max_width: int | None) -> Any:
+    width, height = scaled_size(frame.width, frame.height, max_width)
+    name = frame.format.name
+    full = name in _FULL_RANGE_FORMATS or frame.color_range == _COLOR_RANGE_JPEG
+    if name in {"yuv420p", "yuvj420p"} and full and (width, height) == (frame.width, frame.height):
+        return frame
+    return frame.reformat(
+        width=width,
+        height=height,
+        format="yuv420p",
+        src_color_range="JPEG" if full else "MPEG",
+        dst_color_range="JPEG",
+    )
+
+
+def _plane(plane: Any) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    return rows[:, : plane.width]
+
+
+def encode_frame(frame: Any, quality: int = 85, max_width: int | None = None) -> bytes:
+    """Encode a decoded ``av.VideoFrame`` as a full-range JPEG (libjpeg-turbo, 4:2:0)."""
+    try:
+        import simplejpeg
+    except ImportError:  # pragma: no cover - simplejpeg is a dependency; kept for odd platforms
+        return encode_frame_pillow(frame, quality, max_width)
+    yuv = _full_range_yuv420(frame, max_width)
+    y, u, v = (_plane(p) for p in yuv.planes[:3])
+    try:
+        return bytes(simplejpeg.encode_jpeg_yuv_planes(y, u, v, quality=quality))
+    except ValueError:
+        return encode_frame_pillow(frame, quality, max_width)
+
+
+def encode_frame_pillow(frame: Any, quality: int = 85, max_width: int | None = None) -> bytes:
+    """The slow path: ``frame.to_image()`` (RGB) and Pillow's encoder."""
+    width, height = scaled_size(frame.width, frame.height, max_width)
+    image = frame.to_image(width=width, height=height) if (width, height) != (frame.width, frame.height) else None
+    if image is None:
+        image = frame.to_image()
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def inspect_jpeg(data: bytes) -> JpegInfo:
+    """Validate that ``data`` is one complete JPEG and return its size; raise ``JpegError`` if not.
+
+    Checks the SOI marker, the EOI marker at the end (trailing padding a few cameras add is
+    allowed) and that the header decodes. An HTML login page, an empty or a truncated body fails.
+    """
+    if len(data) < 128:
+        raise JpegError(f"body too short for a JPEG ({len(data)} bytes)")
+    if data[:3] != b"\xff\xd8\xff":
+        head = data[:64].lstrip().lower()
+        kind = "an HTML page" if head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head")) else "not a JPEG"
+        raise JpegError(f"body is {kind} (no SOI marker)")
+    if not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
+        raise JpegError("JPEG is truncated (no EOI marker)")
+    try:
+        import simplejpeg
+
+        height, width, _colorspace, _subsampling = simplejpeg.decode_jpeg_header(data)
+    except (ValueError, RuntimeError) as exc:
+        raise JpegError(f"JPEG header does not decode: {exc}") from None
+    if width <= 0 or height <= 0:
+        raise JpegError("JPEG header has no image size")
+    return JpegInfo(width=int(width), height=int(height))

@@ -1,0 +1,585 @@
+"""One camera's capture worker: a supervised session on the source, snapshots and segments into the queue.
+
+``CaptureWorker.run(stop)`` keeps one session open on the camera (or, for long intervals with
+nothing recorded, opens one per snapshot), demuxes every packet, decodes only what a due
+snapshot needs (keyframe gating), remuxes packets into MP4 segments when recording, and puts
+everything into the ``CaptureSink`` (the durable queue). When the source fails it reconnects
+with capped exponential backoff and jitter; it logs one line per state change, and repeated
+identical failures only on attempts 1, 2, 4, 8, ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from camops_workers.capture.http_source import HttpSnapshotSource, SnapshotError
+from camops_workers.capture.jpeg import encode_frame
+from camops_workers.capture.metrics import CaptureMetrics
+from camops_workers.capture.sampler import (
+    GateMode,
+    SessionKind,
+    StreamClock,
+    advance_due,
+    backoff_delay,
+    choose_session,
+    gate_mode,
+    should_log_failure,
+    stay_synced,
+    update_gop,
+)
+from camops_workers.capture.segments import ClosedSegment, SegmentWriter
+from camops_workers.capture.stream_source import SourceError, StreamSource
+from camops_workers.contract import WorkerConfig
+from camops_workers.items import Capture, CaptureListener, CaptureSink, ItemKind
+from camops_workers.redact import redact
+from camops_workers.storage.keys import Layout, latest_key, object_key
+
+__all__ = ["CaptureWorker", "WorkerState"]
+
+log = logging.getLogger("camops.capture")
+
+#: A session that delivered packets this long resets the backoff to its first step.
+STABLE_SESSION_S = 30.0
+#: Packets kept since the last keyframe (GOP longer than the interval); more drops the buffer.
+MAX_GOP_PACKETS = 1500
+MAX_GOP_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    source_state: str
+    snapshots: int
+    segments: int
+    bytes: int
+    reconnects: int
+    decode_errors: int
+    source_errors: int
+    last_snapshot_at: datetime | None
+    last_snapshot_key: str | None
+    last_error: str | None
+
+
+class _StopRequestedError(Exception):
+    """Raised inside a session when the stop event is set."""
+
+
+@dataclass(slots=True)
+class _GateState:
+    due: datetime | None = None
+    gop_s: float | None = None
+    last_key_s: float | None = None
+    synced: bool = False
+    buffer: list[Any] | None = None
+    buffer_bytes: int = 0
+
+
+class CaptureWorker:
+    """Captures one camera until ``stop`` is set. Thread-safe ``state()`` for health and status."""
+
+    def __init__(
+        self,
+        config: WorkerConfig,
+        sink: CaptureSink,
+        listeners: Sequence[CaptureListener] = (),
+        *,
+        metrics: CaptureMetrics | None = None,
+        rand: Callable[[], float] = random.random,
+        session_crossover_s: float | None = None,
+    ) -> None:
+        self.config = config
+        self.camera = config.camera
+        self._sink = sink
+        self._listeners = list(listeners)
+        self.metrics = metrics or CaptureMetrics(config.camera)
+        self._rand = rand
+        self._crossover = session_crossover_s
+        self._lock = threading.Lock()
+        self._state = WorkerState("connecting", 0, 0, 0, 0, 0, 0, None, None, None)
+        self._logged_error: str | None = None
+        self.last_packet_monotonic: float | None = None
+        self.loop_monotonic = time.monotonic()
+        self._secrets: list[str] = []
+
+    # -- state -------------------------------------------------------------------------------
+
+    def state(self) -> WorkerState:
+        with self._lock:
+            return self._state
+
+    def _update(self, **changes: Any) -> WorkerState:
+        with self._lock:
+            self._state = replace(self._state, **changes)
+            return self._state
+
+    def _set_source_state(self, state: str, detail: str = "", *, announce: bool = True) -> None:
+        previous = self.state().source_state
+        self._update(source_state=state)
+        self.metrics.set_state(state)
+        if state != previous and announce:
+            self._notify_state(state, detail)
+
+    def _notify_state(self, state: str, detail: str) -> None:
+        for listener in self._listeners:
+            with contextlib.suppress(Exception):
+                listener.state_changed(self.camera, state, detail)
+
+    # -- entry -------------------------------------------------------------------------------
+
+    def session_kind(self) -> SessionKind:
+        kwargs: dict[str, Any] = {}
+        if self._crossover is not None:
+            kwargs["crossover_s"] = self._crossover
+        return choose_session(
+            self.config.source.session,
+            interval_s=self.config.snapshots.interval_s,
+            snapshots=self.config.snapshots.enabled,
+            recording=self.config.recording.enabled,
+            **kwargs,
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Capture until ``stop`` is set; never raises for source or storage failures."""
+        url = self.config.source.url
+        kind = "http" if url.startswith(("http://", "https://")) else self.session_kind().value
+        log.info("capture starting camera=%s source=%s mode=%s", self.camera, redact(url), kind)
+        writer = None
+        if self.config.recording.enabled and kind != "http":
+            writer = SegmentWriter(self._work_dir(), self.camera, self.config.recording.segment_duration_s)
+            writer.discard_leftovers()
+        try:
+            if kind == "http":
+                self._run_http(stop)
+            else:
+                self._supervise(stop, writer, per_snapshot=kind == SessionKind.PER_SNAPSHOT.value)
+        finally:
+            if writer is not None:
+                self._close_segment(writer, discard=False)
+            self._set_source_state("stopped", "worker stopping")
+            log.info("capture stopped camera=%s", self.camera)
+
+    def _work_dir(self) -> Path:
+        return Path(self.config.queue.directory) / "capture-work"
+
+    def _credentials(self) -> tuple[str | None, str | None]:
+        src = self.config.source
+        user = src.username.read() if src.username else None
+        password = src.password.read() if src.password else None
+        self._secrets = [s for s in (user, password) if s]
+        return user, password
+
+    # -- supervision -------------------------------------------------------------------------
+
+    def _supervise(self, stop: threading.Event, writer: SegmentWriter | None, *, per_snapshot: bool) -> None:
+        attempt = 0
+        had_session = False
+        while not stop.is_set():
+            self.loop_monotonic = time.monotonic()
+            self._set_source_state("connecting", announce=False)
+            started = time.monotonic()
+            try:
+                if per_snapshot:
+                    self._per_snapshot_session(stop)
+                    attempt = 0
+                    continue
+                self._persistent_session(stop, writer)
+                error = "stream ended"
+            except _StopRequestedError:
+                break
+            except SourceError as exc:
+                error = str(exc)
+            if writer is not None:
+                self._close_segment(writer, discard=False)
+            if stop.is_set():
+                break
+            self.metrics.source_error("session")
+            self._update(source_errors=self.state().source_errors + 1, last_error=error)
+            if self.last_packet_monotonic is not None and self.last_packet_monotonic >= started:
+                had_session = True
+                if time.monotonic() - started >= STABLE_SESSION_S:
+                    attempt = 0
+            attempt += 1
+            if had_session:
+                self.metrics.reconnects.inc()
+                self._update(reconnects=self.state().reconnects + 1)
+            delay = backoff_delay(attempt, self._rand())
+            self._enter_backoff(attempt, error, delay)
+            stop.wait(delay)
+
+    def _enter_backoff(self, attempt: int, error: str, delay: float) -> None:
+        log_it = should_log_failure(attempt, error, self._logged_error)
+        if log_it:
+            log.warning(
+                "source failed camera=%s attempt=%d retry_in=%.1fs error=%s", self.camera, attempt, delay, error
+            )
+            self._logged_error = error
+        previous = self.state().source_state
+        self._set_source_state("backoff", error, announce=False)
+        if previous == "connected" or log_it:
+            self._notify_state("backoff", error)
+
+    def _connected(self) -> None:
+        if self.state().source_state != "connected":
+            log.info("source connected camera=%s", self.camera)
+            self._logged_error = None
+            self._set_source_state("connected", "")
+
+    # -- persistent session ------------------------------------------------------------------
+
+    def _open(self) -> StreamSource:
+        user, password = self._credentials()
+        src = self.config.source
+        source = StreamSource(
+            src.url,
+            username=user,
+            password=password,
+            transport=src.transport,
+            connect_timeout_s=src.connect_timeout_s,
+            stall_timeout_s=src.stall_timeout_s,
+        )
+        source.open()
+        return source
+
+    def _persistent_session(self, stop: threading.Event, writer: SegmentWriter | None) -> None:
+        source = self._open()
+        try:
+            stream = source.stream
+            tb = stream.time_base
+            decoder = stream.codec_context
+            snapshots = self.config.snapshots.enabled
+            interval = self.config.snapshots.interval_s
+            gate = _GateState()
+            clock: StreamClock | None = None
+            stall = self.config.source.stall_timeout_s
+            for packet in source.packets(stop):
+                now_m = time.monotonic()
+                self.loop_monotonic = now_m
+                self.last_packet_monotonic = now_m
+                self.metrics.packets.inc()
+                if packet.pts is None:
+                    continue
+                if self.state().source_state != "connected":
+                    self._connected()
+                stream_s = float(packet.pts * tb)
+                now = datetime.now(UTC)
+                if clock is None:
+                    clock = StreamClock.start(stream_s, now, max_drift_s=max(2.0, stall))
+                wall, clock = clock.map(stream_s, now)
+                if snapshots:
+                    self._gate_packet(gate, decoder, packet, stream_s=stream_s, wall=wall, interval=interval)
+                if writer is not None:
+                    closed = writer.write(packet, stream, stream_s=stream_s, wall=wall)
+                    if closed is not None:
+                        self._store_segment(closed)
+        finally:
+            source.close()
+        if stop.is_set():
+            raise _StopRequestedError
+
+    def _gate_packet(
+        self, gate: _GateState, decoder: Any, packet: Any, *, stream_s: float, wall: datetime, interval: float
+    ) -> None:
+        """Feed the decoder only what the next due snapshot needs (see ``sampler.gate_mode``)."""
+        is_key = bool(packet.is_keyframe)
+        if is_key:
+            gate.gop_s = update_gop(gate.gop_s, gate.last_key_s, stream_s)
+            gate.last_key_s = stream_s
+        if gate.due is None:
+            gate.due = wall
+        due_now = wall >= gate.due
+        if gate_mode(gate.gop_s, interval) is GateMode.BUFFER:
+            self._gate_buffered(gate, decoder, packet, is_key=is_key, due_now=due_now, stream_s=stream_s, wall=wall)
+            return
+        gate.buffer = None
+        if gate.synced:
+            self._flush(decoder)
+            gate.synced = False
+        if due_now and is_key:
+            frame = self._decode([packet], decoder)
+            if frame is not None:
+                self._snapshot(frame, wall)
+                gate.due = advance_due(gate.due, interval, wall)
+
+    def _gate_buffered(
+        self,
+        gate: _GateState,
+        decoder: Any,
+        packet: Any,
+        *,
+        is_key: bool,
+        due_now: bool,
+        stream_s: float,
+        wall: datetime,
+    ) -> None:
+        """The GOP is longer than the interval: keep the packets since the last keyframe and,
+        when due, decode only those (non-reference frames skipped)."""
+        if gate.due is None:
+            return
+        interval = self.config.snapshots.interval_s
+        if is_key:
+            if gate.synced:
+                self._flush(decoder)
+                gate.synced = False
+            gate.buffer = [_copy_packet(packet)]
+            gate.buffer_bytes = packet.size
+        elif gate.synced:
+            frames = self._feed(decoder, packet)
+            if due_now and frames:
+                self._snapshot(frames[-1], wall)
+                gate.due = advance_due(gate.due, interval, wall)
+                self._maybe_unsync(gate, decoder, stream_s, wall)
+            return
+        elif gate.buffer is not None:
+            gate.buffer.append(_copy_packet(packet))
+            gate.buffer_bytes += packet.size
+            if len(gate.buffer) > MAX_GOP_PACKETS or gate.buffer_bytes > MAX_GOP_BYTES:
+                gate.buffer = None  # wait for the next keyframe
+        if due_now and gate.buffer:
+            buffered, gate.buffer = gate.buffer, None
+            frame = self._decode(buffered, decoder, keep_open=True)
+            gate.synced = True
+            if frame is not None:
+                self._snapshot(frame, wall)
+                gate.due = advance_due(gate.due, interval, wall)
+                self._maybe_unsync(gate, decoder, stream_s, wall)
+
+    def _maybe_unsync(self, gate: _GateState, decoder: Any, stream_s: float, wall: datetime) -> None:
+        """Stop decoding the rest of this GOP when the next snapshot falls after its next keyframe."""
+        if gate.gop_s is None or gate.last_key_s is None or gate.due is None:
+            return
+        until_due = (gate.due - wall).total_seconds()
+        until_key = gate.last_key_s + gate.gop_s - stream_s
+        if not stay_synced(until_due, until_key):
+            self._flush(decoder)
+            gate.synced = False
+
+    def _feed(self, decoder: Any, packet: Any) -> list[Any]:
+        import av
+
+        try:
+            frames = list(decoder.decode(packet))
+        except (av.FFmpegError, ValueError):
+            self._decode_error()
+            return []
+        self.metrics.frames_decoded.inc(len(frames))
+        return frames
+
+    def _decode(self, packets: Sequence[Any], decoder: Any, *, keep_open: bool = False) -> Any | None:
+        """Decode ``packets`` (a keyframe first) and return the last picture; non-reference frames
+        before the last packet are skipped."""
+        import av
+
+        frames: list[Any] = []
+        try:
+            last = len(packets) - 1
+            for i, packet in enumerate(packets):
+                decoder.skip_frame = "NONREF" if i < last else "DEFAULT"
+                frames.extend(decoder.decode(packet))
+            decoder.skip_frame = "DEFAULT"
+            if not frames and not keep_open:
+                frames.extend(decoder.decode(None))
+        except (av.FFmpegError, ValueError):
+            self._decode_error()
+            frames = []
+        finally:
+            if not keep_open:
+                self._flush(decoder)
+        self.metrics.frames_decoded.inc(len(frames))
+        return frames[-1] if frames else None
+
+    def _flush(self, decoder: Any) -> None:
+        with contextlib.suppress(Exception):
+            decoder.flush_buffers()
+
+    def _decode_error(self) -> None:
+        self.metrics.decode_errors.inc()
+        self._update(decode_errors=self.state().decode_errors + 1)
+
+    # -- per-snapshot session ----------------------------------------------------------------
+
+    def _per_snapshot_session(self, stop: threading.Event) -> None:
+        """Open, take the first keyframe's picture, close, and sleep until the next one is due."""
+        interval = self.config.snapshots.interval_s
+        due = datetime.now(UTC)
+        while not stop.is_set():
+            source = self._open()
+            try:
+                decoder = source.stream.codec_context
+                deadline = time.monotonic() + self.config.source.stall_timeout_s
+                for packet in source.packets(stop):
+                    self.last_packet_monotonic = time.monotonic()
+                    self.loop_monotonic = self.last_packet_monotonic
+                    self.metrics.packets.inc()
+                    if packet.is_keyframe:
+                        frame = self._decode([packet], decoder)
+                        if frame is not None:
+                            self._connected()
+                            taken = datetime.now(UTC)
+                            self._snapshot(frame, taken)
+                            due = advance_due(due, interval, taken)
+                            break
+                    if time.monotonic() > deadline:
+                        raise SourceError("no decodable keyframe before the stall timeout")
+            finally:
+                source.close()
+            wait = (due - datetime.now(UTC)).total_seconds()
+            if wait > 0 and stop.wait(wait):
+                break
+        raise _StopRequestedError
+
+    # -- HTTP snapshot cameras ---------------------------------------------------------------
+
+    def _run_http(self, stop: threading.Event) -> None:
+        user, password = self._credentials()
+        src = self.config.source
+        source = HttpSnapshotSource(src.url, username=user, password=password, timeout_s=src.connect_timeout_s)
+        interval = self.config.snapshots.interval_s
+        due = datetime.now(UTC)
+        failures = 0
+        try:
+            while not stop.is_set():
+                self.loop_monotonic = time.monotonic()
+                try:
+                    snap = source.fetch()
+                except SnapshotError as exc:
+                    failures += 1
+                    self.metrics.source_error(exc.reason)
+                    error = f"{exc.reason}: {redact(exc, self._secrets)}"
+                    self._update(source_errors=self.state().source_errors + 1, last_error=error)
+                    delay = max(interval, backoff_delay(failures, self._rand())) if failures > 1 else interval
+                    self._enter_backoff(failures, error, delay)
+                    due = datetime.now(UTC)
+                    stop.wait(delay)
+                    continue
+                failures = 0
+                self.last_packet_monotonic = time.monotonic()
+                self._connected()
+                taken = datetime.now(UTC)
+                self._store_snapshot(snap.data, taken, snap.info.width, snap.info.height)
+                due = advance_due(due, interval, taken)
+                wait = (due - datetime.now(UTC)).total_seconds()
+                if wait > 0:
+                    stop.wait(wait)
+        finally:
+            source.close()
+
+    # -- output ------------------------------------------------------------------------------
+
+    def _snapshot(self, frame: Any, captured_at: datetime) -> None:
+        snap = self.config.snapshots
+        started = time.perf_counter()
+        try:
+            data = encode_frame(frame, snap.quality, snap.max_width)
+        except (ValueError, RuntimeError) as exc:
+            self._decode_error()
+            log.warning("snapshot encode failed camera=%s error=%s", self.camera, redact(exc, self._secrets))
+            return
+        self.metrics.jpeg_seconds.observe(time.perf_counter() - started)
+        width, height = frame.width, frame.height
+        if snap.max_width and width > snap.max_width:
+            from camops_workers.capture.jpeg import scaled_size
+
+            width, height = scaled_size(width, height, snap.max_width)
+        self._store_snapshot(data, captured_at, width, height)
+
+    def _store_snapshot(self, data: bytes, captured_at: datetime, width: int, height: int) -> None:
+        storage = self.config.storage
+        key = object_key(storage.layout, storage.prefix, self.camera, captured_at, "jpg")
+        also = (latest_key(storage.prefix, self.camera),) if storage.layout == Layout.DATED else ()
+        capture = Capture(
+            camera=self.camera,
+            kind=ItemKind.SNAPSHOT,
+            captured_at=captured_at,
+            key=key,
+            content_type="image/jpeg",
+            data=data,
+            metadata={"width": str(width), "height": str(height)},
+            also_keys=also,
+        )
+        if not self._put(capture):
+            return
+        self.metrics.snapshots.inc()
+        self.metrics.add_bytes("snapshot", len(data))
+        self.metrics.last_snapshot.set(captured_at.timestamp())
+        state = self.state()
+        self._update(
+            snapshots=state.snapshots + 1,
+            bytes=state.bytes + len(data),
+            last_snapshot_at=captured_at,
+            last_snapshot_key=key,
+        )
+        self._announce(capture)
+
+    def _store_segment(self, segment: ClosedSegment) -> None:
+        storage = self.config.storage
+        key = object_key(storage.layout, storage.prefix, self.camera, segment.started_at, "mp4")
+        capture = Capture(
+            camera=self.camera,
+            kind=ItemKind.SEGMENT,
+            captured_at=segment.started_at,
+            key=key,
+            content_type="video/mp4",
+            path=segment.path,
+            metadata={
+                "duration": f"{segment.duration_s:.3f}",
+                "width": str(segment.width),
+                "height": str(segment.height),
+                "codec": segment.codec,
+            },
+        )
+        stored = self._put(capture)
+        with contextlib.suppress(OSError):
+            segment.path.unlink()  # the queue holds its own copy now (or refused it)
+        if not stored:
+            return
+        self.metrics.segments.inc()
+        self.metrics.add_bytes("segment", segment.size)
+        state = self.state()
+        self._update(segments=state.segments + 1, bytes=state.bytes + segment.size)
+        self._announce(capture)
+
+    def _close_segment(self, writer: SegmentWriter, *, discard: bool) -> None:
+        try:
+            closed = writer.close(discard=discard)
+        except Exception as exc:  # noqa: BLE001 - a broken muxer must not stop the worker
+            log.warning("segment close failed camera=%s error=%s", self.camera, redact(exc, self._secrets))
+            return
+        if closed is not None:
+            self._store_segment(closed)
+
+    def _put(self, capture: Capture) -> bool:
+        try:
+            self._sink.put(capture)
+        except Exception as exc:  # noqa: BLE001 - ENOSPC, queue full: counted and logged, capture goes on
+            self.metrics.sink_error()
+            error = redact(f"queue refused {capture.kind}: {exc}", self._secrets)
+            if error != self.state().last_error:
+                log.warning("capture not stored camera=%s error=%s", self.camera, error)
+            self._update(last_error=error)
+            return False
+        return True
+
+    def _announce(self, capture: Capture) -> None:
+        for listener in self._listeners:
+            with contextlib.suppress(Exception):
+                listener.captured(capture)
+
+
+def _copy_packet(packet: Any) -> Any:
+    """A packet owning a copy of its data (the original is consumed by the muxer)."""
+    import av
+
+    copy = av.Packet(bytes(packet))
+    copy.pts = packet.pts
+    copy.dts = packet.dts
+    copy.time_base = packet.time_base
+    copy.is_keyframe = packet.is_keyframe
+    return copy
