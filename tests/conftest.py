@@ -2,4 +2,7 @@
 
 pytest_plugins: list[str] = [
     "tests.servers.s3",
+    "tests.servers.inference",
+    "tests.servers.webhook",
+    "tests.servers.nats_server",
 ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from camops_workers.contract import WorkerConfig
 from camops_workers.items import CaptureListener, CaptureSink
 
-__all__ = ["build_listeners"]
+__all__ = ["build_listeners", "close_listeners", "listener_status"]
 
 
 def build_listeners(config: WorkerConfig, sink: CaptureSink | None = None) -> list[CaptureListener]:
@@ -13,6 +16,44 @@ def build_listeners(config: WorkerConfig, sink: CaptureSink | None = None) -> li
 
     ``sink`` is the worker's durable queue: analysis answers are stored through it as
     ``<snapshot key>.json`` items. Without a sink, answers are published as events only.
+    Threads start here; call ``close_listeners`` on shutdown.
     """
-    del config, sink
-    return []
+    listeners: list[CaptureListener] = []
+    publisher = None
+    if config.events is not None and (config.events.webhook is not None or config.events.nats is not None):
+        from camops_workers.events.publisher import EventPublisher
+
+        publisher = EventPublisher.from_config(config.camera, config.namespace, config.events)
+    if config.analysis is not None:
+        from camops_workers.analysis.listener import AnalysisListener
+
+        listeners.append(
+            AnalysisListener(
+                camera=config.camera,
+                namespace=config.namespace,
+                config=config.analysis,
+                sink=sink,
+                on_result=publisher.analysis_result if publisher is not None else None,
+            )
+        )
+    if publisher is not None:
+        listeners.append(publisher)
+    return listeners
+
+
+def listener_status(listeners: Iterable[CaptureListener]) -> dict[str, Any]:
+    """Fields listeners add to ``status.capture``: ``analysisReachable``, ``analysisDropped``, ``eventsDropped``."""
+    fields: dict[str, Any] = {}
+    for listener in listeners:
+        status_fields = getattr(listener, "status_fields", None)
+        if callable(status_fields):
+            fields.update(status_fields())
+    return fields
+
+
+def close_listeners(listeners: Iterable[CaptureListener], timeout: float = 5.0) -> None:
+    """Stop each listener's threads (analysis first, so its last answers still reach the event outboxes)."""
+    for listener in listeners:
+        close = getattr(listener, "close", None)
+        if callable(close):
+            close(timeout)
