@@ -47,10 +47,12 @@ imports: install ## import-linter contracts (workers never import the operator o
 crds: install ## regenerate crds/ and the chart's copy from the API models
 	$(BIN)/camops crds
 	@if [ -d charts/camops/crds ]; then cp crds/*.yaml charts/camops/crds/; fi
+	@if [ -d charts/camops/files/crds ]; then cp crds/*.yaml charts/camops/files/crds/; fi
 
 crds-check: install ## fail when crds/ (or the chart's copy) is stale
 	$(BIN)/camops crds --check
 	@if [ -d charts/camops/crds ]; then diff -r crds charts/camops/crds || { echo "charts/camops/crds is stale: run make crds"; exit 1; }; fi
+	@if [ -d charts/camops/files/crds ]; then diff -r crds charts/camops/files/crds || { echo "charts/camops/files/crds is stale: run make crds"; exit 1; }; fi
 
 docs: install ## regenerate docs/reference.md from the API models
 	@if $(BIN)/python -c 'import camops_operator.docgen' 2>/dev/null; then $(BIN)/python -m camops_operator.docgen; fi
