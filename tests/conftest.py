@@ -5,4 +5,7 @@ pytest_plugins: list[str] = [
     "tests.servers.inference",
     "tests.servers.webhook",
     "tests.servers.nats_server",
+    "tests.servers.rtsp",
+    "tests.servers.http_camera",
+    "tests.servers.kube",
 ]

@@ -1,0 +1,1 @@
+"""Pure builders for RetentionPolicy children (the ``<policy>-retention`` CronJob)."""

@@ -1,0 +1,274 @@
+"""kopf handlers for Camera: validate → pure builders → idempotent apply → status.
+
+* create / update / resume: reconcile every child and the MediaMTX path, then status.
+* a timer: roll up status from the Deployment, the worker's report and the last MediaMTX sync.
+* delete (finalizer): remove the MediaMTX path, giving up after ``mediamtx_delete_timeout``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from camops_operator import k8s
+from camops_operator.api.camera import Camera, CameraStatus
+from camops_operator.api.common import describe_error
+from camops_operator.builders.contract import ContractError, mediamtx_path_name
+from camops_operator.builders.drain import build_drain_cron_job
+from camops_operator.builders.mediamtx import build_mediamtx_path, retention_record_delete_after
+from camops_operator.builders.queue import build_queue_pvc
+from camops_operator.builders.worker import build_worker_config_map, build_worker_deployment, worker_name
+from camops_operator.handlers.context import Runtime
+from camops_operator.handlers.context import runtime as current_runtime
+from camops_operator.handlers.indexes import MEDIA_CAMERAS, RETENTION_POLICIES, policies_in
+from camops_operator.mediamtx import MediaMTXError
+from camops_operator.settings import OperatorSettings
+from camops_operator.status import MediaSync, Observed, compute_status, status_changes, transitions
+from camops_workers.redact import redact
+
+__all__ = ["credentials_for", "reconcile", "register", "sync_media"]
+
+GROUP, VERSION, PLURAL = "camops.io", "v1alpha1", "cameras"
+MAX_DELAY_S = 300.0
+log = logging.getLogger("camops.operator")
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _previous(body: kopf.Body) -> CameraStatus | None:
+    try:
+        return CameraStatus.model_validate(dict(body.get("status") or {}))
+    except ValidationError:
+        return None
+
+
+def _delay(rt: Runtime, retry: int) -> float:
+    return float(min(rt.settings.retry_delay * (2 ** min(retry, 10)), MAX_DELAY_S))
+
+
+def _capture_indices(rt: Runtime, kwargs: dict[str, Any]) -> None:
+    if rt.indices_ready.is_set():
+        return
+    for name in (MEDIA_CAMERAS, RETENTION_POLICIES):
+        if name in kwargs:
+            rt.indices[name] = kwargs[name]
+    if MEDIA_CAMERAS in rt.indices:
+        rt.indices_ready.set()
+
+
+def _write_status(
+    rt: Runtime, body: kopf.Body, patch: kopf.Patch, obs: Observed, previous: CameraStatus | None
+) -> CameraStatus:
+    new = compute_status(obs, previous, _now())
+    changes = status_changes(previous, new)
+    if changes is not None:
+        patch.setdefault("status", {}).update(changes)
+        for kind, status, reason, message in transitions(previous, new):
+            event_type = "Normal" if status == "True" or (kind != "Ready" and status == "Unknown") else "Warning"
+            kopf.event(body, type=event_type, reason=reason, message=redact(f"{kind}={status}: {message}"))
+    key = (body.get("metadata", {}).get("namespace", ""), body.get("metadata", {}).get("name", ""))
+    rt.set_phase(key, new.phase.value if new.phase else None)
+    return new
+
+
+def _invalid(rt: Runtime, body: kopf.Body, patch: kopf.Patch, message: str) -> kopf.PermanentError:
+    meta = body.get("metadata", {})
+    obs = Observed(
+        generation=meta.get("generation"),
+        paused=False,
+        deployment=None,
+        capture=None,
+        media=MediaSync(wanted=False),
+        invalid=message,
+    )
+    _write_status(rt, body, patch, obs, _previous(body))
+    rt.metrics.reconciles.labels(result="invalid").inc()
+    log.warning("camera %s/%s: invalid spec: %s", meta.get("namespace"), meta.get("name"), redact(message))
+    return kopf.PermanentError(f"InvalidSpec: {message}")
+
+
+async def credentials_for(rt: Runtime, camera: Camera) -> tuple[str, str] | None:
+    ref = camera.spec.source.credentials_secret_ref
+    if ref is None:
+        return None
+    values = await k8s.get_secret_values(
+        rt.require_kube(), camera.namespace, ref.name, (ref.username_key, ref.password_key)
+    )
+    return (values[0], values[1]) if values else None
+
+
+async def sync_media(rt: Runtime, camera: Camera, policies_index: Any, old: Camera | None = None) -> MediaSync:
+    """Bring the camera's MediaMTX path in line (and drop its old one after a rename or disable)."""
+    key = (camera.namespace, camera.name)
+    wanted = camera.spec.mediamtx.enabled
+    api = rt.mediamtx
+    if api is None:
+        result = MediaSync(wanted, False, "the operator has no MediaMTX API URL (CAMOPS_MEDIAMTX_API_URL)")
+        rt.media[key] = result
+        return result if wanted else MediaSync(False)
+    try:
+        if old is not None and old.spec.mediamtx.enabled:
+            old_name = mediamtx_path_name(old)
+            if not wanted or old_name != mediamtx_path_name(camera):
+                await api.delete_path(old_name)
+                log.info("camera %s/%s: removed MediaMTX path %s", camera.namespace, camera.name, old_name)
+        if not wanted:
+            rt.media[key] = MediaSync(False)
+            return rt.media[key]
+        conf = build_mediamtx_path(
+            camera,
+            record_delete_after=retention_record_delete_after(camera, policies_in(policies_index, camera.namespace)),
+            credentials=await credentials_for(rt, camera),
+        )
+        outcome = await api.ensure_path(conf["name"], conf)
+        result = MediaSync(True, True, f"path {conf['name']} {outcome}")
+    except MediaMTXError as exc:
+        rt.metrics.mediamtx_errors.labels(operation="sync").inc()
+        result = MediaSync(True, False, redact(str(exc)))
+    rt.media[key] = result
+    return result
+
+
+async def _apply_children(rt: Runtime, camera: Camera) -> dict[str, Any]:
+    """Apply PVC, ConfigMap, Deployment and CronJob; return the live Deployment."""
+    api = rt.require_kube()
+    settings = rt.settings
+    uid = camera.metadata.uid
+    pvc = build_queue_pvc(camera)
+    if pvc is not None:
+        await k8s.ensure_pvc(api, pvc, owner_uid=uid)
+    config_map = build_worker_config_map(camera, settings)
+    await k8s.ensure_config_map(api, config_map, owner_uid=uid)
+    deployment = await k8s.ensure_deployment(api, build_worker_deployment(camera, settings, config_map), owner_uid=uid)
+    cron = build_drain_cron_job(camera, settings)
+    if cron is not None:
+        await k8s.ensure_cron_job(api, cron, owner_uid=uid)
+    return deployment.live
+
+
+async def reconcile(body: kopf.Body, old: Any, patch: kopf.Patch, retry: int, reason: str, **kwargs: Any) -> None:
+    """create / update / resume: everything the Camera asks for, then its status."""
+    rt = current_runtime()
+    _capture_indices(rt, kwargs)
+    started = time.monotonic()
+    previous = _previous(body)
+    try:
+        camera = Camera.model_validate(dict(body))
+    except ValidationError as exc:
+        raise _invalid(rt, body, patch, describe_error(exc)) from None
+    old_camera: Camera | None = None
+    if isinstance(old, dict) and old.get("spec"):
+        try:
+            old_camera = Camera.model_validate({**dict(body), "spec": old["spec"]})
+        except ValidationError:
+            old_camera = None
+    try:
+        deployment = await _apply_children(rt, camera)
+    except ContractError as exc:
+        raise _invalid(rt, body, patch, str(exc)) from None
+    except (k8s.KubeError, OSError, TimeoutError) as exc:
+        rt.metrics.reconciles.labels(result="retry").inc()
+        log.warning("camera %s/%s: applying children failed: %s", camera.namespace, camera.name, redact(str(exc)))
+        raise kopf.TemporaryError(redact(str(exc)), delay=_delay(rt, retry)) from None
+    media = await sync_media(rt, camera, kwargs.get(RETENTION_POLICIES), old_camera)
+    obs = Observed(
+        generation=camera.metadata.generation,
+        paused=camera.spec.paused,
+        deployment=deployment,
+        capture=previous.capture if previous else None,
+        media=media,
+    )
+    _write_status(rt, body, patch, obs, previous)
+    rt.metrics.handler_seconds.labels(handler=f"camera.{reason}").observe(time.monotonic() - started)
+    if media.wanted and media.ok is False:
+        rt.metrics.reconciles.labels(result="retry").inc()
+        log.warning("camera %s/%s: MediaMTX path not configured: %s", camera.namespace, camera.name, media.message)
+        raise kopf.TemporaryError(f"MediaMTX: {media.message}", delay=_delay(rt, retry))
+    rt.metrics.reconciles.labels(result="ok").inc()
+    log.info("camera %s/%s: reconciled (%s)", camera.namespace, camera.name, reason)
+
+
+async def roll_up(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
+    """Timer: recompute status from the Deployment, the worker's report and the last MediaMTX sync."""
+    rt = current_runtime()
+    _capture_indices(rt, kwargs)
+    if body.get("metadata", {}).get("deletionTimestamp"):
+        return
+    try:
+        camera = Camera.model_validate(dict(body))
+    except ValidationError:
+        return  # the change handler reported it; nothing to roll up
+    previous = _previous(body)
+    try:
+        deployment = await k8s.get_deployment(rt.require_kube(), camera.namespace, worker_name(camera))
+    except (k8s.KubeError, OSError, TimeoutError) as exc:
+        log.warning("camera %s/%s: reading the worker failed: %s", camera.namespace, camera.name, redact(str(exc)))
+        return
+    media = rt.media.get((camera.namespace, camera.name), MediaSync(camera.spec.mediamtx.enabled))
+    obs = Observed(
+        generation=(previous.observed_generation if previous else None) or camera.metadata.generation,
+        paused=camera.spec.paused,
+        deployment=deployment,
+        capture=previous.capture if previous else None,
+        media=media,
+    )
+    _write_status(rt, body, patch, obs, previous)
+
+
+async def delete(body: kopf.Body, runtime: datetime.timedelta, retry: int, **kwargs: Any) -> None:
+    """Finalizer: remove the MediaMTX path; never hold the Camera longer than the configured timeout."""
+    rt = current_runtime()
+    _capture_indices(rt, kwargs)
+    meta = body.get("metadata", {})
+    key = (meta.get("namespace", ""), meta.get("name", ""))
+    rt.media.pop(key, None)
+    rt.set_phase(key, None)
+    try:
+        camera = Camera.model_validate(dict(body))
+    except ValidationError:
+        return
+    if not camera.spec.mediamtx.enabled or rt.mediamtx is None:
+        return
+    name = mediamtx_path_name(camera)
+    try:
+        await rt.mediamtx.delete_path(name)
+    except MediaMTXError as exc:
+        rt.metrics.mediamtx_errors.labels(operation="delete").inc()
+        if runtime.total_seconds() >= rt.settings.mediamtx_delete_timeout:
+            log.error(
+                "camera %s/%s: gave up removing MediaMTX path %s after %.0fs: %s (the drift timer removes it later)",
+                *key,
+                name,
+                runtime.total_seconds(),
+                redact(str(exc)),
+            )
+            return
+        delay = min(_delay(rt, retry), max(1.0, rt.settings.mediamtx_delete_timeout - runtime.total_seconds()))
+        raise kopf.TemporaryError(f"MediaMTX: {redact(str(exc))}", delay=delay) from None
+    log.info("camera %s/%s: removed MediaMTX path %s", *key, name)
+
+
+def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
+    """Register the Camera handlers with intervals from ``settings``."""
+    on = kopf.on
+    on.create(GROUP, VERSION, PLURAL, registry=registry, id="reconcile")(reconcile)
+    on.update(GROUP, VERSION, PLURAL, registry=registry, id="reconcile")(reconcile)
+    on.resume(GROUP, VERSION, PLURAL, registry=registry, id="reconcile")(reconcile)
+    on.delete(GROUP, VERSION, PLURAL, registry=registry, id="cleanup")(delete)
+    kopf.timer(
+        GROUP,
+        VERSION,
+        PLURAL,
+        registry=registry,
+        id="status",
+        interval=settings.status_interval,
+        initial_delay=settings.status_interval,
+        idle=None,
+    )(roll_up)

@@ -1,0 +1,64 @@
+"""What the handlers share for the operator's lifetime: settings, API clients, metrics, caches.
+
+The runner builds one :class:`Runtime` before kopf starts and installs it with
+:func:`install`; handlers reach it through :func:`runtime`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from camops_operator.k8s import KubeApi
+from camops_operator.mediamtx import MediaMTXApi
+from camops_operator.metrics import Metrics
+from camops_operator.settings import OperatorSettings
+from camops_operator.status import MediaSync
+
+__all__ = ["Runtime", "install", "runtime"]
+
+
+@dataclass
+class Runtime:
+    settings: OperatorSettings
+    metrics: Metrics
+    kube: KubeApi | None = None
+    mediamtx: MediaMTXApi | None = None
+    #: Last MediaMTX sync per camera ((namespace, name) -> result), for the status timer.
+    media: dict[tuple[str, str], MediaSync] = field(default_factory=dict)
+    #: Last phase per camera, for the cameras-by-phase gauge.
+    phases: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: kopf's live indices, captured from the first handler call (they are complete by then).
+    indices: dict[str, Any] = field(default_factory=dict)
+    indices_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def require_kube(self) -> KubeApi:
+        if self.kube is None:
+            raise RuntimeError("the operator has not logged in to the Kubernetes API yet")
+        return self.kube
+
+    def set_phase(self, key: tuple[str, str], phase: str | None) -> None:
+        if phase is None:
+            self.phases.pop(key, None)
+        else:
+            self.phases[key] = phase
+        counts: dict[str, int] = {}
+        for value in self.phases.values():
+            counts[value] = counts.get(value, 0) + 1
+        for value in ("Pending", "Running", "Degraded", "Paused", "Failed"):
+            self.metrics.cameras_by_phase.labels(phase=value).set(counts.get(value, 0))
+
+
+_RUNTIME: Runtime | None = None
+
+
+def install(rt: Runtime | None) -> None:
+    global _RUNTIME  # noqa: PLW0603 - one operator per process
+    _RUNTIME = rt
+
+
+def runtime() -> Runtime:
+    if _RUNTIME is None:
+        raise RuntimeError("camops operator runtime is not installed")
+    return _RUNTIME

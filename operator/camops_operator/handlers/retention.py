@@ -1,0 +1,1 @@
+"""kopf handlers for RetentionPolicy (its retention CronJob and status)."""

@@ -1,0 +1,340 @@
+"""The operator's only Kubernetes API caller: idempotent create-or-patch of the children it owns.
+
+Policy, the same for every kind:
+
+* ``GET`` the object; ``404`` → ``POST`` it; a ``409`` on create means someone
+  created it meanwhile → start over (bounded).
+* The desired manifest's hash is stored in the annotation ``camops.io/applied-hash``;
+  when the live object carries the same hash (and our owner reference) nothing is written.
+* Otherwise one JSON patch, guarded by a ``test`` of ``metadata.resourceVersion``:
+  our labels and annotations are merged into the live ones, our owner reference
+  replaces any other reference with the same uid, and the owned top-level
+  sections (``spec``, ``data``) are replaced whole so removed fields go away.
+  ``409``/``422`` (someone else wrote in between) → start over; ``404`` → create.
+* Some kinds are create-only (a PersistentVolumeClaim's spec is immutable once
+  bound): only their metadata is reconciled.
+
+Nothing here relies on PUT, server-side apply, label selectors or garbage
+collection. Every public function declares its permissions with
+:func:`camops_workers.kube.requires` so RBAC is derived from the code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import aiohttp
+
+from camops_workers.kube import requires
+
+__all__ = [
+    "APPLIED_HASH_ANNOTATION",
+    "CONFIG_MAP",
+    "CRON_JOB",
+    "DEPLOYMENT",
+    "PVC",
+    "Applied",
+    "ApplyResult",
+    "Connection",
+    "Kind",
+    "KubeApi",
+    "KubeConflictError",
+    "KubeError",
+    "ensure_config_map",
+    "ensure_cron_job",
+    "ensure_deployment",
+    "ensure_pvc",
+    "get_config_map",
+    "get_deployment",
+    "get_secret_values",
+    "manifest_hash",
+]
+
+APPLIED_HASH_ANNOTATION = "camops.io/applied-hash"
+#: How often a create-or-patch starts over after losing a race before giving up (TemporaryError upstream).
+MAX_ATTEMPTS = 4
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One API resource: where it lives and which top-level sections we own."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    owned_sections: tuple[str, ...] = ("spec",)
+    create_only: bool = False
+
+    def path(self, namespace: str, name: str | None = None) -> str:
+        base = f"/api/{self.version}" if not self.group else f"/apis/{self.group}/{self.version}"
+        out = f"{base}/namespaces/{namespace}/{self.plural}"
+        return f"{out}/{name}" if name else out
+
+
+CONFIG_MAP = Kind("", "v1", "configmaps", "ConfigMap", owned_sections=("data", "binaryData"))
+PVC = Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", create_only=True)
+DEPLOYMENT = Kind("apps", "v1", "deployments", "Deployment")
+CRON_JOB = Kind("batch", "v1", "cronjobs", "CronJob")
+
+
+class KubeError(Exception):
+    """The API server refused a request (status, reason and message from its Status object)."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+class KubeConflictError(KubeError):
+    """Lost the race for an object :data:`MAX_ATTEMPTS` times in a row; retry later."""
+
+
+class ApplyResult(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one create-or-patch did and the object as the server returned it."""
+
+    result: ApplyResult
+    live: JSON
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach the API server (mapped from kopf's ``ConnectionInfo`` by the runner)."""
+
+    server: str
+    token: str | None = None
+    ca_path: str | None = None
+    ca_data: bytes | None = None
+    insecure: bool = False
+    certificate_path: str | None = None
+    private_key_path: str | None = None
+
+
+class KubeApi:
+    """A small async JSON client bound to one API server; one pooled session per operator."""
+
+    def __init__(self, connection: Connection, *, limit: int = 32, timeout_s: float = 30.0) -> None:
+        self._conn = connection
+        self._limit = limit
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _ssl(self) -> ssl.SSLContext | bool:
+        if not self._conn.server.startswith("https"):
+            return False
+        if self._conn.insecure:
+            return False
+        ctx = ssl.create_default_context(
+            cafile=self._conn.ca_path,
+            cadata=self._conn.ca_data.decode() if self._conn.ca_data else None,
+        )
+        if self._conn.certificate_path and self._conn.private_key_path:
+            ctx.load_cert_chain(self._conn.certificate_path, self._conn.private_key_path)
+        return ctx
+
+    def _session_(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            headers = {"Accept": "application/json"}
+            if self._conn.token:
+                headers["Authorization"] = f"Bearer {self._conn.token}"
+            self._session = aiohttp.ClientSession(
+                base_url=self._conn.server.rstrip("/"),
+                headers=headers,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl()),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def request(
+        self, method: str, path: str, body: Any = None, *, content_type: str = "application/json"
+    ) -> JSON | None:
+        """One API call; ``None`` for 404, :class:`KubeError` for any other failure."""
+        data = None if body is None else json.dumps(body)
+        headers = {"Content-Type": content_type} if body is not None else {}
+        async with self._session_().request(method, path, data=data, headers=headers) as resp:
+            text = await resp.text()
+            if resp.status == 404:
+                return None
+            payload: Any = json.loads(text) if text else {}
+            if resp.status >= 400:
+                reason = payload.get("reason", "") if isinstance(payload, dict) else ""
+                message = payload.get("message", text[:200]) if isinstance(payload, dict) else text[:200]
+                raise KubeError(resp.status, str(reason), str(message))
+            return payload if isinstance(payload, dict) else {}
+
+
+def manifest_hash(manifest: Mapping[str, Any]) -> str:
+    """A stable short hash of a manifest (ignoring our own hash annotation)."""
+    meta = dict(manifest.get("metadata", {}))
+    annotations = {k: v for k, v in meta.get("annotations", {}).items() if k != APPLIED_HASH_ANNOTATION}
+    meta["annotations"] = annotations
+    canonical = json.dumps({**manifest, "metadata": meta}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _with_hash(manifest: Mapping[str, Any]) -> JSON:
+    meta = dict(manifest.get("metadata", {}))
+    meta["annotations"] = {**meta.get("annotations", {}), APPLIED_HASH_ANNOTATION: manifest_hash(manifest)}
+    return {**manifest, "metadata": meta}
+
+
+def _merged_owner_refs(live: list[JSON], desired: list[JSON], ours: set[str]) -> list[JSON]:
+    """Keep references of other owners; ours (by uid) become exactly the desired ones."""
+    keep = [ref for ref in live if ref.get("uid") not in ours and ref.get("uid") not in {d["uid"] for d in desired}]
+    return keep + desired
+
+
+def _patch_ops(kind: Kind, live: JSON, desired: JSON, owner_uids: set[str]) -> list[JSON]:
+    meta = live.get("metadata", {})
+    want = desired.get("metadata", {})
+    ops: list[JSON] = [{"op": "test", "path": "/metadata/resourceVersion", "value": meta.get("resourceVersion")}]
+    ops.append({"op": "add", "path": "/metadata/labels", "value": {**meta.get("labels", {}), **want.get("labels", {})}})
+    ops.append(
+        {
+            "op": "add",
+            "path": "/metadata/annotations",
+            "value": {**meta.get("annotations", {}), **want.get("annotations", {})},
+        }
+    )
+    ops.append(
+        {
+            "op": "add",
+            "path": "/metadata/ownerReferences",
+            "value": _merged_owner_refs(meta.get("ownerReferences", []), want.get("ownerReferences", []), owner_uids),
+        }
+    )
+    if not kind.create_only:
+        for section in kind.owned_sections:
+            if section in desired:
+                ops.append({"op": "add", "path": f"/{section}", "value": desired[section]})
+            elif section in live:
+                ops.append({"op": "remove", "path": f"/{section}"})
+    return ops
+
+
+def _up_to_date(live: JSON, desired: JSON, owner_uids: set[str]) -> bool:
+    meta = live.get("metadata", {})
+    if meta.get("annotations", {}).get(APPLIED_HASH_ANNOTATION) != desired["metadata"]["annotations"].get(
+        APPLIED_HASH_ANNOTATION
+    ):
+        return False
+    live_ours = [ref for ref in meta.get("ownerReferences", []) if ref.get("uid") in owner_uids]
+    return bool(live_ours == desired["metadata"].get("ownerReferences", []))
+
+
+async def _ensure(api: KubeApi, kind: Kind, manifest: Mapping[str, Any], owner_uids: set[str]) -> Applied:
+    desired = _with_hash(manifest)
+    namespace = desired["metadata"]["namespace"]
+    name = desired["metadata"]["name"]
+    for _ in range(MAX_ATTEMPTS):
+        live = await api.request("GET", kind.path(namespace, name))
+        if live is None:
+            try:
+                created = await api.request("POST", kind.path(namespace), desired)
+            except KubeError as exc:
+                if exc.status == 409:
+                    continue
+                raise
+            return Applied(ApplyResult.CREATED, created or desired)
+        if _up_to_date(live, desired, owner_uids):
+            return Applied(ApplyResult.UNCHANGED, live)
+        try:
+            patched = await api.request(
+                "PATCH",
+                kind.path(namespace, name),
+                _patch_ops(kind, live, desired, owner_uids),
+                content_type="application/json-patch+json",
+            )
+        except KubeError as exc:
+            if exc.status in {409, 422}:  # changed meanwhile (the resourceVersion test failed)
+                await asyncio.sleep(0)
+                continue
+            raise
+        if patched is None:  # deleted meanwhile
+            continue
+        return Applied(ApplyResult.UPDATED, patched)
+    raise KubeConflictError(409, "Conflict", f"{kind.kind} {namespace}/{name} kept changing; will retry")
+
+
+def _owner_uids(manifest: Mapping[str, Any], owner_uid: str | None) -> set[str]:
+    uids = {ref["uid"] for ref in manifest.get("metadata", {}).get("ownerReferences", [])}
+    if owner_uid:
+        uids.add(owner_uid)
+    return uids
+
+
+@requires("", "configmaps", "get", "create", "patch")
+async def ensure_config_map(api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None) -> Applied:
+    """Create or patch a ConfigMap (its ``data`` replaced whole)."""
+    return await _ensure(api, CONFIG_MAP, manifest, _owner_uids(manifest, owner_uid))
+
+
+@requires("", "persistentvolumeclaims", "get", "create", "patch")
+async def ensure_pvc(api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None) -> Applied:
+    """Create a PersistentVolumeClaim, or reconcile only its metadata (its spec is immutable once bound).
+
+    ``owner_uid`` names the owner whose reference must go when the manifest has none
+    (the claim is kept after the Camera is deleted).
+    """
+    return await _ensure(api, PVC, manifest, _owner_uids(manifest, owner_uid))
+
+
+@requires("apps", "deployments", "get", "create", "patch")
+async def ensure_deployment(api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None) -> Applied:
+    """Create or patch a Deployment (its ``spec`` replaced whole)."""
+    return await _ensure(api, DEPLOYMENT, manifest, _owner_uids(manifest, owner_uid))
+
+
+@requires("batch", "cronjobs", "get", "create", "patch")
+async def ensure_cron_job(api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None) -> Applied:
+    """Create or patch a CronJob (its ``spec`` replaced whole)."""
+    return await _ensure(api, CRON_JOB, manifest, _owner_uids(manifest, owner_uid))
+
+
+@requires("apps", "deployments", "get")
+async def get_deployment(api: KubeApi, namespace: str, name: str) -> JSON | None:
+    """The live Deployment, or None when it does not exist."""
+    return await api.request("GET", DEPLOYMENT.path(namespace, name))
+
+
+@requires("", "configmaps", "get")
+async def get_config_map(api: KubeApi, namespace: str, name: str) -> JSON | None:
+    """The live ConfigMap, or None when it does not exist."""
+    return await api.request("GET", CONFIG_MAP.path(namespace, name))
+
+
+@requires("", "secrets", "get")
+async def get_secret_values(api: KubeApi, namespace: str, name: str, keys: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The decoded values of ``keys`` in a Secret, or None when the Secret or a key is missing.
+
+    Only for handing a camera's credentials to MediaMTX; the values are never logged or stored.
+    """
+    import base64
+
+    secret = await api.request("GET", f"/api/v1/namespaces/{namespace}/secrets/{name}")
+    data = (secret or {}).get("data") or {}
+    if any(key not in data for key in keys):
+        return None
+    return tuple(base64.b64decode(data[key]).decode("utf-8") for key in keys)

@@ -1,0 +1,181 @@
+"""Observed state → Camera status (conditions and phase). Pure: the caller passes ``now``.
+
+Conditions follow metav1.Condition: a condition's ``lastTransitionTime`` only
+moves when its status changes, so an unchanged observation yields an unchanged
+status and no write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from camops_operator.api.camera import CameraPhase, CameraStatus, CaptureStatus
+from camops_operator.api.common import Condition, dump
+
+__all__ = [
+    "CONDITION_TYPES",
+    "MediaSync",
+    "Observed",
+    "compute_status",
+    "status_changes",
+    "transitions",
+]
+
+READY = "Ready"
+WORKER_AVAILABLE = "WorkerAvailable"
+SOURCE_CONNECTED = "SourceConnected"
+STORAGE_REACHABLE = "StorageReachable"
+MEDIA_PATH_CONFIGURED = "MediaPathConfigured"
+CONDITION_TYPES = (READY, WORKER_AVAILABLE, SOURCE_CONNECTED, STORAGE_REACHABLE, MEDIA_PATH_CONFIGURED)
+
+Status = Literal["True", "False", "Unknown"]
+
+
+@dataclass(frozen=True)
+class MediaSync:
+    """What the last MediaMTX sync of this camera's path found."""
+
+    wanted: bool
+    ok: bool | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Everything the status is computed from."""
+
+    generation: int | None
+    paused: bool
+    deployment: Mapping[str, Any] | None
+    capture: CaptureStatus | None
+    media: MediaSync
+    invalid: str | None = None
+
+
+@dataclass(frozen=True)
+class _Cond:
+    status: Status
+    reason: str
+    message: str = ""
+
+
+def _worker(obs: Observed) -> _Cond:
+    if obs.paused:
+        return _Cond("False", "Paused", "spec.paused is true: the worker is scaled to 0")
+    if obs.deployment is None:
+        return _Cond("False", "Pending", "the worker Deployment does not exist yet")
+    status = obs.deployment.get("status") or {}
+    if int(status.get("availableReplicas") or 0) >= 1:
+        return _Cond("True", "Available", "the worker is running")
+    return _Cond("False", "Unavailable", "the worker has no available replica yet")
+
+
+def _source(obs: Observed) -> _Cond:
+    capture = obs.capture
+    if obs.paused or capture is None or capture.source_connected is None:
+        return _Cond("Unknown", "NoReport", "the worker has not reported on its source")
+    if capture.source_connected:
+        return _Cond("True", "Connected", "the source delivers")
+    return _Cond("False", "Disconnected", capture.last_error or "the source does not deliver")
+
+
+def _storage(obs: Observed) -> _Cond:
+    capture = obs.capture
+    if obs.paused or capture is None or capture.storage_reachable is None:
+        return _Cond("Unknown", "NoReport", "the worker has not reported on its storage")
+    if capture.storage_reachable:
+        return _Cond("True", "Reachable", "uploads succeed")
+    return _Cond("False", "Unreachable", capture.last_error or "uploads fail; captures wait in the queue")
+
+
+def _media(obs: Observed) -> _Cond:
+    if not obs.media.wanted:
+        return _Cond("True", "NotRequested", "spec.mediamtx.enabled is false")
+    if obs.media.ok is None:
+        return _Cond("Unknown", "Pending", obs.media.message or "not synced yet")
+    if obs.media.ok:
+        return _Cond("True", "Configured", obs.media.message or "the MediaMTX path is configured")
+    return _Cond("False", "SyncFailed", obs.media.message or "MediaMTX could not be configured")
+
+
+def _ready(obs: Observed, parts: dict[str, _Cond]) -> _Cond:
+    if obs.invalid is not None:
+        return _Cond("False", "InvalidSpec", obs.invalid)
+    if obs.paused:
+        return _Cond("False", "Paused", "spec.paused is true")
+    for kind in (WORKER_AVAILABLE, MEDIA_PATH_CONFIGURED, SOURCE_CONNECTED, STORAGE_REACHABLE):
+        cond = parts[kind]
+        if cond.status == "False":
+            return _Cond("False", cond.reason, f"{kind}: {cond.message}")
+    return _Cond("True", "Ready", "the camera is captured")
+
+
+def _phase(obs: Observed, parts: dict[str, _Cond]) -> CameraPhase:
+    if obs.invalid is not None:
+        return CameraPhase.FAILED
+    if obs.paused:
+        return CameraPhase.PAUSED
+    if parts[READY].status == "True":
+        return CameraPhase.RUNNING
+    if parts[WORKER_AVAILABLE].status == "True":
+        return CameraPhase.DEGRADED
+    return CameraPhase.PENDING
+
+
+def compute_status(obs: Observed, previous: CameraStatus | None, now: datetime) -> CameraStatus:
+    """The status to write; conditions keep their transition time while their status holds."""
+    if obs.invalid is not None:
+        parts = {READY: _ready(obs, {})}
+    else:
+        parts = {
+            WORKER_AVAILABLE: _worker(obs),
+            SOURCE_CONNECTED: _source(obs),
+            STORAGE_REACHABLE: _storage(obs),
+            MEDIA_PATH_CONFIGURED: _media(obs),
+        }
+        parts[READY] = _ready(obs, parts)
+    old = {c.type: c for c in (previous.conditions if previous else [])}
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    conditions = []
+    for kind in CONDITION_TYPES:
+        if kind not in parts:
+            if kind in old:
+                conditions.append(old[kind])
+            continue
+        cond = parts[kind]
+        before = old.get(kind)
+        same = before is not None and before.status == cond.status
+        conditions.append(
+            Condition(
+                type=kind,
+                status=cond.status,
+                reason=cond.reason,
+                message=cond.message[:1024],
+                last_transition_time=before.last_transition_time if same and before else stamp,
+                observed_generation=obs.generation,
+            )
+        )
+    return CameraStatus(
+        observed_generation=obs.generation,
+        phase=_phase(obs, parts),
+        conditions=conditions,
+        capture=previous.capture if previous else None,
+    )
+
+
+def status_changes(previous: CameraStatus | None, new: CameraStatus) -> dict[str, Any] | None:
+    """The status fields to patch (our fields only; ``capture`` belongs to the worker), or None."""
+    ours = dump(new)
+    ours.pop("capture", None)
+    before = dump(previous) if previous else {}
+    before.pop("capture", None)
+    return ours if ours != before else None
+
+
+def transitions(previous: CameraStatus | None, new: CameraStatus) -> list[tuple[str, str, str, str]]:
+    """(type, status, reason, message) of every condition whose status changed, for Events."""
+    old = {c.type: c.status for c in (previous.conditions if previous else [])}
+    return [(c.type, c.status, c.reason, c.message) for c in new.conditions if old.get(c.type) != c.status]
