@@ -1,6 +1,5 @@
 """Frame analysis hand-off: sampled snapshots POSTed to an inference endpoint, answers stored beside them."""
 
-from camops_workers.analysis.breaker import BreakerState, CircuitBreaker
 from camops_workers.analysis.buffer import DropOldestBuffer
 from camops_workers.analysis.client import Answer, InferenceClient, Outcome
 from camops_workers.analysis.listener import AnalysisListener, AnalysisResult, AnalysisStats, result_key
@@ -11,8 +10,6 @@ __all__ = [
     "AnalysisResult",
     "AnalysisStats",
     "Answer",
-    "BreakerState",
-    "CircuitBreaker",
     "DropOldestBuffer",
     "InferenceClient",
     "Outcome",

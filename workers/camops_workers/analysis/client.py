@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,10 @@ import httpx
 from camops_workers.redact import redact
 
 __all__ = ["Answer", "InferenceClient", "Outcome"]
+
+# httpx logs every request with its full URL at INFO: one line per frame, and a URL may carry a
+# token in its query. Our own lines (per breaker transition, redacted) say what matters.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class Outcome(StrEnum):
@@ -59,9 +64,11 @@ class InferenceClient:
         try:
             response = self._client.post(self.endpoint, content=body, headers=dict(headers))
         except httpx.TimeoutException as exc:
-            return Answer(Outcome.TIMEOUT, None, b"", time.monotonic() - started, redact(_describe(exc), hidden))
+            error = redact(f"{_describe(exc)} from {self.endpoint}", hidden)
+            return Answer(Outcome.TIMEOUT, None, b"", time.monotonic() - started, error)
         except httpx.HTTPError as exc:
-            return Answer(Outcome.CONNECTION, None, b"", time.monotonic() - started, redact(_describe(exc), hidden))
+            error = redact(f"{_describe(exc)} from {self.endpoint}", hidden)
+            return Answer(Outcome.CONNECTION, None, b"", time.monotonic() - started, error)
         latency = time.monotonic() - started
         content = response.content
         if not 200 <= response.status_code < 300:

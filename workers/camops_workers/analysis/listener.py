@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from camops_workers.analysis import metrics
-from camops_workers.analysis.breaker import BreakerState, CircuitBreaker
 from camops_workers.analysis.buffer import DropOldestBuffer
 from camops_workers.analysis.client import Answer, InferenceClient, Outcome
 from camops_workers.analysis.reencode import reencode_jpeg
 from camops_workers.analysis.request import request_headers
 from camops_workers.contract import AnalysisConfig
 from camops_workers.items import Capture, CaptureSink, ItemKind
+from camops_workers.queue.breaker import BreakerState, CircuitBreaker
 from camops_workers.redact import redact
 
 __all__ = ["AnalysisListener", "AnalysisResult", "AnalysisStats", "result_key"]
@@ -102,8 +102,9 @@ class AnalysisListener:
         )
         self._breaker = CircuitBreaker(
             failure_threshold=config.breaker_failures,
-            open_s=config.breaker_open_s,
+            base_open_s=config.breaker_open_s,
             max_open_s=config.breaker_max_open_s,
+            on_change=self._breaker_changed,
         )
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -154,15 +155,14 @@ class AnalysisListener:
     @property
     def reachable(self) -> bool | None:
         """None before the first request; then whether the endpoint answers (False while the breaker is open)."""
+        if self._breaker.state == "open":
+            return False
         with self._lock:
-            if self._breaker.state is BreakerState.OPEN:
-                return False
             return self._reachable
 
     @property
-    def breaker_state(self) -> str:
-        with self._lock:
-            return self._breaker.state.value
+    def breaker_state(self) -> BreakerState:
+        return self._breaker.state
 
     def status_fields(self) -> dict[str, object]:
         """Fields for the worker's ``status.capture`` report."""
@@ -180,8 +180,8 @@ class AnalysisListener:
                 in_flight=self._in_flight,
                 max_in_flight_seen=self._max_in_flight_seen,
                 buffered=len(self._buffer),
-                breaker_state=self._breaker.state.value,
-                reachable=False if self._breaker.state is BreakerState.OPEN else self._reachable,
+                breaker_state=self._breaker.state,
+                reachable=False if self._breaker.state == "open" else self._reachable,
                 last_error=self._last_error,
                 post_delays_s=list(self._post_delays),
             )
@@ -212,10 +212,7 @@ class AnalysisListener:
                 self._note_error(f"analysis failed: {redact(exc)}")
 
     def _analyse(self, frame: _Frame) -> None:
-        with self._lock:
-            allowed = self._breaker.allow(time.monotonic())
-            self._m_breaker.set(0 if self._breaker.state is BreakerState.CLOSED else 1)
-        if not allowed:
+        if not self._breaker.allow(time.monotonic()):
             self._drop("circuit_open")
             return
         capture = frame.capture
@@ -262,28 +259,23 @@ class AnalysisListener:
     def _account(self, answer: Answer) -> None:
         self._m_requests[answer.outcome].inc()
         self._m_latency.observe(answer.latency_s)
-        now = time.monotonic()
         with self._lock:
             self._requests[answer.outcome.value] += 1
-            before = self._breaker.state
-            if answer.outcome.reachable:
-                self._breaker.record_success()
-                self._reachable = True
-            else:
-                self._breaker.record_failure(now)
-                self._reachable = False
+            self._reachable = answer.outcome.reachable
+            if answer.error:
                 self._last_error = answer.error
-            after = self._breaker.state
-            self._m_breaker.set(0 if after is BreakerState.CLOSED else 1)
-        if before is not after and after is BreakerState.OPEN:
-            log.warning(
-                "camera=%s event=analysis_circuit_open retry_in_s=%.1f error=%s",
-                self.camera,
-                self._breaker.current_open_s,
-                answer.error,
-            )
-        elif before is not after and after is BreakerState.CLOSED:
-            log.info("camera=%s event=analysis_circuit_closed", self.camera)
+        if answer.outcome.reachable:
+            self._breaker.success(time.monotonic())
+        else:
+            self._breaker.failure(time.monotonic(), answer.error or answer.outcome.value)
+
+    def _breaker_changed(self, old: BreakerState, new: BreakerState, detail: str) -> None:
+        """One log line per breaker transition (never one per refused frame)."""
+        self._m_breaker.set(0 if new == "closed" else 1)
+        if new == "open":
+            log.warning("camera=%s event=analysis_circuit_open from=%s detail=%s", self.camera, old, detail)
+        else:
+            log.info("camera=%s event=analysis_circuit_%s detail=%s", self.camera, new.replace("-", "_"), detail)
 
     def _store(self, capture: Capture, answer: Answer) -> str | None:
         if not self.config.store_results or self._sink is None:
