@@ -3,7 +3,8 @@
 Every POST is parsed with ``cloudevents.core.bindings.http.from_http`` (binary or structured
 mode, detected from the headers), which validates the required attributes and their types;
 a request that does not parse is answered 400 and kept in ``invalid``. ``fail_next`` makes
-the next N requests answer 503 (to exercise retries); ``stop()``/``start()`` take it down.
+the next N requests answer ``fail_status`` (503 by default, to exercise retries);
+``stop()``/``start()`` take it down and bring it back on the same port.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class WebhookReceiver:
         self.events: list[ReceivedEvent] = []
         self.invalid: list[str] = []
         self.fail_next = 0
+        self.fail_status = 503
         self.requests = 0
         self._lock = threading.Lock()
         self._port = 0
@@ -68,7 +70,7 @@ class WebhookReceiver:
                     owner.requests += 1
                     if owner.fail_next > 0:
                         owner.fail_next -= 1
-                        status = 503
+                        status = owner.fail_status
                 if status == 204:
                     try:
                         event = from_http(HTTPMessage(headers=headers, body=body), JSONFormat())
