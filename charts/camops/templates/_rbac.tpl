@@ -1,56 +1,53 @@
 {{/*
-The API permissions camops uses, one list per identity. Each rule mirrors the
-@requires declarations in the code (camops_workers.kube.REQUIRED_PERMISSIONS);
-tests/unit/chart checks every declared permission is granted here and nothing more.
+The Kubernetes API permissions camops uses, one list per identity. They mirror the
+@requires declarations in the code (camops_workers.kube.REQUIRED_PERMISSIONS):
+tests/unit/chart/test_rbac.py fails when the code calls something not granted here,
+or when this grants something the code does not call.
 */}}
 
-{{/* The operator, in the namespaces it watches. */}}
+{{/* The operator (kopf's watches, finalizers and status; the children it applies), in the watched namespaces. */}}
 {{- define "camops.operatorRules" -}}
 - apiGroups: [camops.io]
   resources: [cameras, retentionpolicies]
-  verbs: [get, list, watch, patch, update]
+  verbs: [get, list, watch, patch]
 - apiGroups: [camops.io]
   resources: [cameras/status, retentionpolicies/status]
-  verbs: [get, patch, update]
+  verbs: [get, patch]
+# Children name their Camera as owner with blockOwnerDeletion, which the
+# OwnerReferencesPermissionEnforcement admission plugin allows only with this.
 - apiGroups: [camops.io]
   resources: [cameras/finalizers, retentionpolicies/finalizers]
   verbs: [update]
 - apiGroups: [apps]
   resources: [deployments]
-  verbs: [get, list, watch, create, update, patch, delete]
-- apiGroups: [""]
-  resources: [configmaps, persistentvolumeclaims]
-  verbs: [get, list, watch, create, update, patch, delete]
+  verbs: [get, create, patch]
 - apiGroups: [batch]
   resources: [cronjobs]
-  verbs: [get, list, watch, create, update, patch, delete]
+  verbs: [get, create, patch]
+- apiGroups: [""]
+  resources: [configmaps, persistentvolumeclaims]
+  verbs: [get, create, patch]
+# Read only, one by name: a camera's credentials, handed to MediaMTX for its path.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
 - apiGroups: [""]
   resources: [events]
-  verbs: [create, patch]
-{{- end }}
-
-{{/* The operator, cluster-scoped resources (kopf's discovery of its resources and namespaces). */}}
-{{- define "camops.operatorClusterRules" -}}
-- apiGroups: [apiextensions.k8s.io]
-  resources: [customresourcedefinitions]
-  verbs: [list, watch]
-- apiGroups: [""]
-  resources: [namespaces]
-  verbs: [list, watch]
+  verbs: [create]
 {{- end }}
 
 {{/* Capture workers (report status.capture), drain jobs and retention jobs (read Cameras, report to the policy). */}}
 {{- define "camops.workloadRules" -}}
 - apiGroups: [camops.io]
   resources: [cameras]
-  verbs: [get, list]
+  verbs: [list]
 - apiGroups: [camops.io]
   resources: [cameras/status]
-  verbs: [get, patch]
+  verbs: [patch]
 - apiGroups: [camops.io]
   resources: [retentionpolicies]
   verbs: [get]
 - apiGroups: [camops.io]
   resources: [retentionpolicies/status]
-  verbs: [get, patch]
+  verbs: [patch]
 {{- end }}

@@ -1,0 +1,105 @@
+"""The operator Deployment sets exactly the settings the operator reads (OperatorSettings.from_env).
+
+The rendered environment, with Secret references resolved the way the kubelet does, must parse
+into the settings the values asked for; a variable the operator does not know is a typo.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from camops_operator.settings import ENV_PREFIX, OperatorSettings
+from tests.unit.chart.render import ALL_ON, NAMESPACE, Rendered, render
+
+#: The names agreed between the chart and the operator.
+AGREED = {
+    "CAMOPS_NAMESPACES",
+    "CAMOPS_WORKER_IMAGE",
+    "CAMOPS_WORKER_IMAGE_PULL_POLICY",
+    "CAMOPS_WORKER_SERVICE_ACCOUNT",
+    "CAMOPS_STORAGE_ENDPOINT",
+    "CAMOPS_STORAGE_SECURE",
+    "CAMOPS_STORAGE_REGION",
+    "CAMOPS_STORAGE_BUCKET",
+    "CAMOPS_STORAGE_SECRET",
+    "CAMOPS_MEDIAMTX_API_URL",
+    "CAMOPS_MEDIAMTX_RTSP_URL",
+    "CAMOPS_MEDIAMTX_USERNAME",
+    "CAMOPS_MEDIAMTX_PASSWORD",
+    "CAMOPS_MEDIAMTX_TIMEOUT",
+    "CAMOPS_HTTP_PORT",
+    "CAMOPS_DRAIN_SCHEDULE",
+    "CAMOPS_LOG_LEVEL",
+}
+
+
+def _env(rendered: Rendered) -> list[dict[str, Any]]:
+    (container,) = rendered.one("Deployment", "camops")["spec"]["template"]["spec"]["containers"]
+    env: list[dict[str, Any]] = container["env"]
+    return env
+
+
+def _resolve(rendered: Rendered) -> dict[str, str]:
+    """The environment the operator process sees (Secrets and the downward API resolved)."""
+    secrets = {s["metadata"]["name"]: s["data"] for s in rendered.of_kind("Secret")}
+    out: dict[str, str] = {}
+    for var in _env(rendered):
+        if "value" in var:
+            out[var["name"]] = var["value"]
+        elif "secretKeyRef" in var["valueFrom"]:
+            ref = var["valueFrom"]["secretKeyRef"]
+            out[var["name"]] = base64.b64decode(secrets[ref["name"]][ref["key"]]).decode()
+        else:
+            assert var["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+            out[var["name"]] = NAMESPACE
+    return out
+
+
+@pytest.mark.parametrize("values", [None, ALL_ON], ids=["defaults", "all-on"])
+def test_every_camops_variable_is_a_setting(values: dict[str, Any] | None) -> None:
+    known = {ENV_PREFIX + name.upper() for name in OperatorSettings.model_fields}
+    names = [v["name"] for v in _env(render(values))]
+    assert len(names) == len(set(names)), "a variable is set twice"
+    assert {n for n in names if n.startswith(ENV_PREFIX)} - known == set()
+
+
+def test_the_agreed_variables_are_all_set() -> None:
+    names = {v["name"] for v in _env(render(ALL_ON))}
+    assert names >= AGREED
+
+
+def test_rendered_environment_parses_into_the_asked_settings() -> None:
+    settings = OperatorSettings.from_env(_resolve(render(ALL_ON)))
+    assert settings.namespaces == ("cameras", "lobby")
+    assert settings.operator_namespace == NAMESPACE
+    assert settings.worker_image == "ghcr.io/camops/camops:0.1.0"
+    assert settings.worker_service_account == "camops-worker"
+    assert settings.storage_endpoint == "minio.minio.svc:9000"
+    assert settings.storage_secure is False
+    assert settings.storage_region == "eu-west-1"
+    assert settings.storage_bucket == "cameras"
+    assert settings.mediamtx_api_url == f"http://camops-mediamtx-internal.{NAMESPACE}.svc:9997"
+    assert settings.mediamtx_username == "camops-operator"
+    assert settings.mediamtx_password is not None
+    assert settings.mediamtx_password.get_secret_value() == "not-a-real-password"
+    assert settings.mediamtx_timeout == 5.0
+    assert settings.http_port == 8080
+    assert settings.log_level == "INFO"
+
+
+def test_default_environment_parses_too() -> None:
+    settings = OperatorSettings.from_env(_resolve(render()))
+    assert settings.namespaces == ()
+    assert settings.storage_endpoint is None
+    assert settings.mediamtx_api_url is None
+    assert settings.storage_secure is True
+
+
+def test_operator_port_follows_the_setting() -> None:
+    rendered = render({"operator": {"httpPort": 9090}})
+    assert OperatorSettings.from_env(_resolve(rendered)).http_port == 9090
+    (container,) = rendered.one("Deployment", "camops")["spec"]["template"]["spec"]["containers"]
+    assert container["ports"][0]["containerPort"] == 9090
