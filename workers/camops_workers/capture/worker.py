@@ -454,7 +454,9 @@ class CaptureWorker:
                     self.metrics.source_error(exc.reason)
                     error = f"{exc.reason}: {redact(exc, self._secrets)}"
                     self._update(source_errors=self.state().source_errors + 1, last_error=error)
-                    delay = max(interval, backoff_delay(failures, self._rand())) if failures > 1 else interval
+                    # An unreachable camera backs off; one that answers badly is asked again at the interval.
+                    unreachable = exc.reason in {"connect", "timeout"}
+                    delay = max(interval, backoff_delay(failures, self._rand())) if unreachable else interval
                     self._enter_backoff(failures, error, delay)
                     due = datetime.now(UTC)
                     stop.wait(delay)

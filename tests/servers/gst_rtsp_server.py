@@ -1,0 +1,85 @@
+"""A GStreamer RTSP test camera, run under Debian's /usr/bin/python3 (python3-gi is built for it).
+
+Mounts:
+  /live    live test pattern, H.264 (x264enc key-int-max=GOP tune=zerolatency), never ends
+  /change  the same, but the picture size switches to --change-size after --change-after seconds
+
+Prints ``READY <port>`` on stdout once listening; runs until killed.
+Not imported by the test suite (it is started as a subprocess by tests/servers/rtsp.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def _launch(width: int, height: int, fps: int, gop: int, bitrate: int, pattern: str) -> str:  # noqa: PLR0917
+    return (
+        f"( videotestsrc is-live=true pattern={pattern} ! videoscale ! videoconvert"
+        f" ! capsfilter name=size caps=video/x-raw,format=I420,width={width},height={height},framerate={fps}/1"
+        f" ! x264enc key-int-max={gop} tune=zerolatency speed-preset=ultrafast bitrate={bitrate} threads=1"
+        " ! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--fps", type=int, default=25)
+    parser.add_argument("--gop", type=int, default=25)
+    parser.add_argument("--bitrate", type=int, default=512, help="kbit/s")
+    parser.add_argument("--pattern", default="ball")
+    parser.add_argument("--shared", action="store_true", help="one encoder for every client of a mount")
+    parser.add_argument("--change-after", type=float, default=2.0)
+    parser.add_argument("--change-size", default="480x360")
+    args = parser.parse_args()
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+    mounts = server.get_mount_points()
+
+    live = GstRtspServer.RTSPMediaFactory()
+    live.set_launch(_launch(args.width, args.height, args.fps, args.gop, args.bitrate, args.pattern))
+    live.set_shared(args.shared)
+    mounts.add_factory("/live", live)
+
+    change = GstRtspServer.RTSPMediaFactory()
+    change.set_launch(_launch(args.width, args.height, args.fps, args.gop, args.bitrate, args.pattern))
+    change.set_shared(False)
+    new_w, new_h = (int(v) for v in args.change_size.split("x"))
+
+    def on_configure(_factory: object, media: GstRtspServer.RTSPMedia) -> None:
+        element = media.get_element()
+        caps_filter = element.get_by_name("size")
+
+        def switch() -> bool:
+            caps = Gst.Caps.from_string(f"video/x-raw,format=I420,width={new_w},height={new_h},framerate={args.fps}/1")
+            caps_filter.set_property("caps", caps)
+            return False
+
+        GLib.timeout_add(int(args.change_after * 1000), switch)
+
+    change.connect("media-configure", on_configure)
+    mounts.add_factory("/change", change)
+
+    if server.attach(None) == 0:
+        print("ERROR cannot listen", flush=True)
+        return 1
+    print(f"READY {server.get_bound_port()}", flush=True)
+    GLib.MainLoop().run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
