@@ -1,0 +1,267 @@
+"""Run planned cameras on this machine: one capture worker thread per Camera, retention on schedule.
+
+Each worker is the same code a worker pod runs (:func:`camops_workers.runtime.run_worker`),
+without its HTTP server and without status reporting to an API server; its status
+reports feed the live lines (:mod:`camops_operator.local.status`). RetentionPolicies run
+on their cron schedules against the store their cameras write to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from camops_operator.api.retention import RetentionPolicy
+from camops_operator.local.plan import PlannedCamera, secrets_dir
+from camops_operator.local.schedule import next_run
+from camops_operator.local.status import CameraView
+from camops_workers.contract import WorkerConfig
+from camops_workers.redact import redact
+from camops_workers.runtime import WorkerStatus, run_worker
+
+if TYPE_CHECKING:
+    from camops_workers.queue.durable import QueueStats
+
+__all__ = ["LocalRunner", "PolicyView", "view_from_status", "write_secret_files"]
+
+log = logging.getLogger("camops.local")
+
+#: how long stop() waits for the workers' graceful shutdown (closing segments) and final uploads
+STOP_TIMEOUT_S = 40.0
+
+
+def view_from_status(status: WorkerStatus, previous: CameraView) -> CameraView:
+    """The status line's numbers from one worker status report."""
+    capture, queue = status.capture, status.queue
+    return replace(
+        previous,
+        state=capture.source_state,
+        snapshots=capture.snapshots,
+        segments=capture.segments,
+        bytes=capture.bytes,
+        queue_depth=queue.depth,
+        queue_bytes=queue.bytes,
+        uploaded=queue.uploaded,
+        dropped=queue.dropped + queue.expired,
+        failed=queue.failed,
+        reconnects=capture.reconnects,
+        last_snapshot_at=capture.last_snapshot_at,
+        last_error=capture.last_error,
+        storage_state=status.breaker_state,
+        storage_error=status.storage_error,
+    )
+
+
+def write_secret_files(files: dict[str, str] | Sequence[tuple[str, str]]) -> None:
+    """Write secret values to files only this user can read (folders 0700, files 0600)."""
+    items = files.items() if isinstance(files, dict) else files
+    for name, value in items:
+        path = Path(name)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path.parent, 0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, value.encode("utf-8"))
+        finally:
+            os.close(fd)
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """A RetentionPolicy's schedule and what its last run did, for the status block."""
+
+    name: str
+    cameras: tuple[str, ...]
+    next_run_at: datetime | None
+    last_run_at: datetime | None = None
+    last_result: str | None = None
+
+
+class LocalRunner:
+    """Start, watch and stop the workers of one ``camops local`` run."""
+
+    def __init__(
+        self,
+        planned: Sequence[PlannedCamera],
+        policies: Sequence[RetentionPolicy],
+        data_dir: Path,
+        *,
+        status_interval_s: float = 1.0,
+        drain_s: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+    ) -> None:
+        self.planned = list(planned)
+        self.data_dir = data_dir
+        self.status_interval_s = status_interval_s
+        self.drain_s = drain_s
+        self.clock = clock
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._views = {
+            p.name: CameraView(name=p.name, state="paused" if p.config is None else "starting") for p in self.planned
+        }
+        self._threads: list[threading.Thread] = []
+        #: one stop event per worker: a worker that fails sets its own, never its neighbours'
+        self._stops: list[threading.Event] = []
+        self._policies = list(policies)
+        self._policy_views = {p.metadata.name: self._policy_view(p, self.clock()) for p in self._policies}
+
+    # -- cameras ---------------------------------------------------------------
+
+    def _update(self, name: str) -> Callable[[WorkerStatus], None]:
+        def on_status(status: WorkerStatus) -> None:
+            with self._lock:
+                self._views[name] = view_from_status(status, self._views[name])
+
+        return on_status
+
+    def _run_camera(self, planned: PlannedCamera, stop: threading.Event) -> None:
+        if planned.config is None:
+            return
+        name = planned.name
+        try:
+            code = run_worker(
+                planned.config,
+                stop,
+                serve_http=False,
+                on_status=self._update(name),
+                status_interval_s=self.status_interval_s,
+            )
+        except Exception as exc:  # one camera's crash must not end the others; it is shown
+            log.exception("camera=%s worker crashed", name)
+            with self._lock:
+                self._views[name] = replace(self._views[name], state="failed", last_error=redact(exc), exit_code=1)
+            return
+        final = self._drain(planned.config)
+        with self._lock:
+            view = self._views[name]
+            if final is not None:
+                view = replace(
+                    view,
+                    queue_depth=final.depth,
+                    queue_bytes=final.bytes,
+                    uploaded=final.uploaded,
+                    dropped=final.dropped + final.expired,
+                    failed=final.failed,
+                )
+            self._views[name] = replace(view, state="stopped" if code == 0 else "failed", exit_code=code)
+
+    def _drain(self, config: WorkerConfig) -> QueueStats | None:
+        """Upload what the worker left in its queue (its last segment, usually), for at most ``drain_s``."""
+        from camops_workers.queue.durable import DurableQueue, QueueLimits
+        from camops_workers.queue.uploader import UploaderPool
+        from camops_workers.storage.factory import open_store
+
+        queue = DurableQueue(config.queue.directory, QueueLimits.from_config(config.queue))
+        try:
+            if queue.stats().pending and self.drain_s > 0:
+                pool = UploaderPool(queue, open_store(config.storage), workers=config.queue.uploaders)
+                pool.drain(max_seconds=self.drain_s)
+            return queue.stats()
+        except Exception as exc:  # noqa: BLE001 - whatever is left stays queued for the next run; it is logged
+            log.warning("camera=%s final upload failed: %s", config.camera, redact(exc))
+            return None
+        finally:
+            queue.close()
+
+    def start(self) -> None:
+        """Write the secret files, then start one worker thread per running camera and the retention thread."""
+        for planned in self.planned:
+            if planned.config is None:
+                continue
+            write_secret_files(dict(planned.secret_files))
+            stop = threading.Event()
+            self._stops.append(stop)
+            thread = threading.Thread(target=self._run_camera, args=(planned, stop), name=f"camera-{planned.name}")
+            thread.start()
+            self._threads.append(thread)
+        if self._policies:
+            thread = threading.Thread(target=self._retention_loop, name="retention", daemon=True)
+            thread.start()
+
+    def views(self) -> list[CameraView]:
+        with self._lock:
+            return [self._views[p.name] for p in self.planned]
+
+    def policy_views(self) -> list[PolicyView]:
+        with self._lock:
+            return list(self._policy_views.values())
+
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> list[str]:
+        """Ask every worker to stop and wait for them; return the names of workers that did not stop in time."""
+        self.stop_event.set()
+        for stop in self._stops:
+            stop.set()
+        deadline = threading.Event()
+        timer = threading.Timer(timeout_s, deadline.set)
+        timer.start()
+        try:
+            for thread in self._threads:
+                while thread.is_alive() and not deadline.is_set():
+                    thread.join(timeout=0.1)
+        finally:
+            timer.cancel()
+        return [t.name.removeprefix("camera-") for t in self._threads if t.is_alive()]
+
+    def cleanup(self) -> None:
+        """Remove the secret files written for this run (the workers have stopped reading them)."""
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(secrets_dir(self.data_dir))
+
+    # -- retention ---------------------------------------------------------------
+
+    def _selected(self, policy: RetentionPolicy) -> list[PlannedCamera]:
+        return [
+            p
+            for p in self.planned
+            if p.config is not None
+            and p.camera.namespace == policy.metadata.namespace
+            and policy.spec.selector.matches(dict(p.camera.metadata.labels))
+        ]
+
+    def _policy_view(self, policy: RetentionPolicy, now: datetime) -> PolicyView:
+        due = None if policy.spec.suspend else next_run(policy.spec.schedule, now)
+        return PolicyView(
+            name=policy.metadata.name, cameras=tuple(p.name for p in self._selected(policy)), next_run_at=due
+        )
+
+    def _retention_loop(self) -> None:
+        while not self.stop_event.is_set():
+            now = self.clock()
+            with self._lock:
+                due = [
+                    p
+                    for p in self._policies
+                    if (v := self._policy_views[p.metadata.name]).next_run_at and v.next_run_at <= now
+                ]
+                upcoming = [v.next_run_at for v in self._policy_views.values() if v.next_run_at]
+            for policy in due:
+                self.run_policy(policy, now)
+            wait = min(((t - self.clock()).total_seconds() for t in upcoming), default=60.0)
+            self.stop_event.wait(timeout=min(60.0, max(1.0, wait)))
+
+    def run_policy(self, policy: RetentionPolicy, now: datetime) -> str:
+        """Run one RetentionPolicy now over its cameras' stores; return the one-line result."""
+        from camops_operator.local.retention import run_policy
+
+        try:
+            result = run_policy(policy, self._selected(policy), now.astimezone(UTC))
+        except Exception as exc:  # a failed run is shown and retried on the next schedule
+            log.exception("retention policy=%s failed", policy.metadata.name)
+            result = f"failed: {redact(exc)}"
+        with self._lock:
+            view = self._policy_view(policy, now)
+            self._policy_views[policy.metadata.name] = replace(view, last_run_at=now, last_result=result)
+        return result

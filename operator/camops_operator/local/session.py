@@ -1,0 +1,149 @@
+"""One ``camops local`` session: start the workers, show live lines, stop cleanly, print a summary.
+
+Ctrl-C (SIGINT) or SIGTERM asks every worker to stop gracefully — each finishes what it
+holds, closes its segment and leaves anything not yet uploaded in its durable queue —
+then the summary is printed. A second Ctrl-C stops waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from camops_operator.api.retention import RetentionPolicy
+from camops_operator.local.display import LiveDisplay
+from camops_operator.local.plan import STATE_DIR, LocalTarget, PlannedCamera
+from camops_operator.local.runner import LocalRunner, PolicyView
+from camops_operator.local.status import render_block, render_summary
+
+__all__ = ["LOG_NAME", "SessionResult", "configure_logging", "policy_lines", "run_session"]
+
+LOG_NAME = "camops-local.log"
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def configure_logging(data_dir: Path, *, verbose: bool, err: TextIO) -> Path:
+    """Send log lines to ``<data>/.camops/camops-local.log`` (and to ``err`` with ``verbose``)."""
+    path = data_dir / STATE_DIR / LOG_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_camops_local", False):
+            root.removeHandler(handler)
+            handler.close()
+    handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+    if verbose:
+        handlers.append(logging.StreamHandler(err))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+        handler._camops_local = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the camera events
+    return path
+
+
+def policy_lines(policies: Sequence[PolicyView]) -> list[str]:
+    """One line per RetentionPolicy: what it covers, when it runs next, what it did last."""
+    lines = []
+    for view in policies:
+        covers = ", ".join(view.cameras) or "no cameras"
+        when = f"next run {view.next_run_at:%Y-%m-%d %H:%M}" if view.next_run_at else "suspended"
+        line = f"retention {view.name} ({covers}): {when}"
+        if view.last_result:
+            line += f"; last run: {view.last_result}"
+        lines.append(line)
+    return lines
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop``; a second SIGINT raises KeyboardInterrupt. Only in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        del frame
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class SessionResult:
+    """What a session ended with (for the demo, which prints more afterwards)."""
+
+    def __init__(self, code: int, runner: LocalRunner) -> None:
+        self.code = code
+        self.runner = runner
+
+
+def run_session(
+    planned: Sequence[PlannedCamera],
+    policies: Sequence[RetentionPolicy],
+    target: LocalTarget,
+    *,
+    seconds: float | None,
+    out: TextIO,
+    tick_s: float = 0.5,
+    print_every_s: float = 5.0,
+    clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+) -> SessionResult:
+    """Run until ``seconds`` pass, a signal arrives, or every worker has ended; print the summary."""
+    runner = LocalRunner(planned, policies, target.data_dir, clock=clock)
+    display = LiveDisplay(out, every_s=print_every_s)
+    started = time.monotonic()
+    deadline = started + seconds if seconds is not None else None
+    active = sum(1 for p in planned if p.config is not None)
+    out.write(
+        f"camops local: {active} camera(s) running, storing to {target.description}; "
+        + (f"stopping after {seconds:g}s" if seconds is not None else "Ctrl-C to stop")
+        + "\n"
+    )
+    out.flush()
+
+    def lines() -> list[str]:
+        return render_block(runner.views(), clock(), width=display.width()) + policy_lines(runner.policy_views())
+
+    with _stop_on_signals(runner.stop_event):
+        runner.start()
+        try:
+            while not runner.stop_event.is_set():
+                now_s = time.monotonic()
+                if deadline is not None and now_s >= deadline:
+                    break
+                if active and not runner.running():
+                    break
+                display.show(lines(), now_s=now_s, stamp=f"{clock():%H:%M:%S}")
+                runner.stop_event.wait(tick_s)
+            out.write("stopping: finishing segments and uploads in progress...\n" if display.tty else "")
+            stuck = runner.stop()
+        finally:
+            runner.stop_event.set()
+            runner.cleanup()
+    display.finish(lines(), stamp=f"{clock():%H:%M:%S}")
+    views = runner.views()
+    out.write("\n".join(render_summary(views, elapsed_s=time.monotonic() - started, location=target.description)))
+    out.write("\n")
+    for name in stuck:
+        out.write(f"camera {name}: its worker did not stop in time\n")
+    out.flush()
+    failed = stuck or [v.name for v in views if v.exit_code not in (None, 0)]
+    return SessionResult(1 if failed else 0, runner)
