@@ -7,6 +7,7 @@ every manifest is validated against the Kubernetes OpenAPI schemas of each suppo
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -337,3 +338,41 @@ def _undocumented(lines: list[str]) -> list[str]:
 def test_every_value_is_documented() -> None:
     assert _undocumented((CHART / "values.yaml").read_text().splitlines()) == []
     assert _undocumented(["a:", "  b: 1"]) == ["values.yaml:2: b: 1"]
+
+
+# --- Grafana dashboard -----------------------------------------------------------------------------
+
+METRIC_DEFINITION = re.compile(
+    r"\b(Counter|Gauge|Histogram|Summary|GaugeMetricFamily|CounterMetricFamily|HistogramMetricFamily)\(\s*"
+    r"\"(camops_[a-z0-9_]+)\""
+)
+
+
+def _exposed_metric_names() -> set[str]:
+    """Every series name the code exposes, with the suffixes Prometheus adds per metric type."""
+    names: set[str] = set()
+    for path in [*ROOT.glob("operator/camops_operator/**/*.py"), *ROOT.glob("workers/camops_workers/**/*.py")]:
+        for kind, name in METRIC_DEFINITION.findall(path.read_text()):
+            base = name.removesuffix("_total")
+            if kind.startswith("Counter"):
+                names |= {base + "_total", base + "_created"}
+            elif kind.startswith(("Histogram", "Summary")):
+                names |= {base + "_bucket", base + "_sum", base + "_count", base + "_created"}
+            else:
+                names.add(name)
+    return names
+
+
+def test_dashboard_queries_only_metrics_the_code_exposes() -> None:
+    rendered = render(ALL_ON).one("ConfigMap", "camops-dashboard")
+    dashboard = json.loads(rendered["data"]["camops.json"])
+    assert dashboard == json.loads((CHART / "dashboards" / "camops.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    exprs += [v["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
+    used = {name for expr in exprs for name in re.findall(r"\bcamops_[a-z0-9_]+\b", expr)}
+    exposed = _exposed_metric_names()
+    assert len(exposed) > 10, "the metric definitions were not found"
+    assert used - exposed == set()
+    titles = " ".join(p["title"].lower() for p in dashboard["panels"])
+    for topic in ("phase", "snapshots per second", "queue depth", "upload errors", "reconnects"):
+        assert topic in titles, topic

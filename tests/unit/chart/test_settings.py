@@ -10,9 +10,12 @@ import base64
 from typing import Any
 
 import pytest
+import yaml
 
+from camops_operator.api import Camera
+from camops_operator.builders.worker import build_worker_config_map, build_worker_deployment
 from camops_operator.settings import ENV_PREFIX, OperatorSettings
-from tests.unit.chart.render import ALL_ON, NAMESPACE, Rendered, render
+from tests.unit.chart.render import ALL_ON, NAMESPACE, ROOT, Rendered, render
 
 #: The names agreed between the chart and the operator.
 AGREED = {
@@ -103,3 +106,24 @@ def test_operator_port_follows_the_setting() -> None:
     assert OperatorSettings.from_env(_resolve(rendered)).http_port == 9090
     (container,) = rendered.one("Deployment", "camops")["spec"]["template"]["spec"]["containers"]
     assert container["ports"][0]["containerPort"] == 9090
+
+
+def test_worker_pods_built_from_these_settings_match_the_chart() -> None:
+    """Chart env -> settings -> the operator's worker builder: the pod runs as the account the chart
+    binds, with the chart's worker image, and the PodMonitor selects it on its metrics port."""
+    rendered = render(ALL_ON)
+    settings = OperatorSettings.from_env(_resolve(rendered))
+    docs = yaml.safe_load_all((ROOT / "examples" / "camera-rtsp-mediamtx.yaml").read_text())
+    body = next(d for d in docs if d["kind"] == "Camera")
+    body["metadata"]["uid"] = "0b5c6f1e-0000-4000-8000-000000000001"
+    camera = Camera.model_validate(body)
+    deployment = build_worker_deployment(camera, settings, build_worker_config_map(camera, settings))
+    pod = deployment["spec"]["template"]
+    accounts = {(sa["metadata"]["namespace"], sa["metadata"]["name"]) for sa in rendered.of_kind("ServiceAccount")}
+    assert (camera.namespace, pod["spec"]["serviceAccountName"]) in accounts
+    (container,) = pod["spec"]["containers"]
+    assert container["image"] == "ghcr.io/camops/camops:0.1.0"
+    monitor = rendered.one("PodMonitor", "camops-workers")["spec"]
+    assert monitor["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert camera.namespace in monitor["namespaceSelector"]["matchNames"]
+    assert {e["port"] for e in monitor["podMetricsEndpoints"]} <= {p["name"] for p in container["ports"]}
