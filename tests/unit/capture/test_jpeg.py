@@ -55,7 +55,8 @@ def test_valid_jpeg_passes_and_reports_its_size() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"", "too short"),
+        (b"", "empty"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 20 + b"\xff\xd9", "truncated"),
         (b"<!DOCTYPE html><html><body>" + b"login " * 40 + b"</body></html>", "HTML"),
         (b"GIF89a" + b"\x00" * 200, "not a JPEG"),
     ],

@@ -90,12 +90,14 @@ def inspect_jpeg(data: bytes) -> JpegInfo:
     Checks the SOI marker, the EOI marker at the end (trailing padding a few cameras add is
     allowed) and that the header decodes. An HTML login page, an empty or a truncated body fails.
     """
-    if len(data) < 128:
-        raise JpegError(f"body too short for a JPEG ({len(data)} bytes)")
+    if not data:
+        raise JpegError("body is empty")
     if data[:3] != b"\xff\xd8\xff":
         head = data[:64].lstrip().lower()
         kind = "an HTML page" if head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head")) else "not a JPEG"
         raise JpegError(f"body is {kind} (no SOI marker)")
+    if len(data) < 128:
+        raise JpegError(f"JPEG is truncated ({len(data)} bytes)")
     if not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
         raise JpegError("JPEG is truncated (no EOI marker)")
     try:
