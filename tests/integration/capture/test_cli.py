@@ -1,4 +1,4 @@
-"""``camops capture`` as a real process: probes and metrics served, SIGTERM closes the open segment and exits in time."""
+"""``camops capture`` as a real process: probes and metrics, SIGTERM closes the open segment and exits in time."""
 
 from __future__ import annotations
 

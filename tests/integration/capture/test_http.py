@@ -19,6 +19,9 @@ from tests.servers.http_camera import HttpCamera
 
 pytestmark = pytest.mark.slow
 
+PASSWORD = "Very$ecret1"  # noqa: S105 - the test camera's
+WRONG = "Wr0ng-Secret"
+
 BAD = ("html", "truncated", "short", "empty", "401", "500")
 
 
@@ -73,8 +76,8 @@ def test_only_valid_jpegs_are_stored_and_errors_counted(
 def test_basic_and_digest_auth_over_one_keep_alive_connection(
     scheme: str, http_camera: Callable[..., HttpCamera]
 ) -> None:
-    camera = http_camera(["jpeg"], auth=scheme, username="viewer", password="Very$ecret1")
-    source = HttpSnapshotSource(camera.url, username="viewer", password="Very$ecret1")
+    camera = http_camera(["jpeg"], auth=scheme, username="viewer", password=PASSWORD)
+    source = HttpSnapshotSource(camera.url, username="viewer", password=PASSWORD)
     try:
         shots = [source.fetch() for _ in range(4)]
     finally:
@@ -92,7 +95,7 @@ def test_wrong_password_is_an_error_that_never_shows_the_password(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="camops")
-    camera = http_camera(["jpeg"], auth="digest", username="viewer", password="right-one")
+    camera = http_camera(["jpeg"], auth="digest", username="viewer", password=PASSWORD)
     secret_file = tmp_path / "password"
     secret_file.write_text("Wr0ng-Secret\n")
     monkeypatch.setenv("CAM_USER", "viewer")
@@ -116,6 +119,6 @@ def test_wrong_password_is_an_error_that_never_shows_the_password(
     assert "unauthorized" in state.last_error
     assert "Wr0ng-Secret" not in caplog.text + str(state)
     with pytest.raises(SnapshotError) as info:
-        HttpSnapshotSource(camera.url, username="viewer", password="Wr0ng-Secret").fetch()
+        HttpSnapshotSource(camera.url, username="viewer", password=WRONG).fetch()
     assert info.value.reason == "unauthorized"
     assert "Wr0ng-Secret" not in str(info.value)
