@@ -376,3 +376,49 @@ def test_dashboard_queries_only_metrics_the_code_exposes() -> None:
     titles = " ".join(p["title"].lower() for p in dashboard["panels"])
     for topic in ("phase", "snapshots per second", "queue depth", "upload errors", "reconnects"):
         assert topic in titles, topic
+
+
+# --- README ----------------------------------------------------------------------------------------
+
+
+def _install_section() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("## Install on Kubernetes")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def test_readme_install_commands_work_with_this_chart() -> None:
+    section = _install_section()
+    command = re.search(r"helm install camops (\S+) .*?\n\n", section, re.S)
+    assert command, "the README shows a helm install"
+    assert (ROOT / command.group(1)).resolve() == CHART
+    values: dict[str, Any] = {}
+    for flag, raw_assignment in re.findall(r"--(set|set-string) ('[^']+'|\S+)", command.group(0)):
+        assignment = re.sub(r"\"\$\(.*?\)\"", "0123456789abcdef", raw_assignment.strip("'"))
+        parsed = helm.parse_set_string(assignment) if flag == "set" else None
+        if parsed is None:
+            key, _, raw = assignment.partition("=")
+            parsed = {}
+            node = parsed
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = raw
+        _merge(values, parsed)
+    assert values["storage"]["endpoint"]
+    with helm.Chart.load(CHART) as chart:
+        chart.validate_schema(values)
+    rendered = render(values)
+    assert rendered.one("ServiceAccount", "camops-worker")["metadata"]["namespace"] == "cameras"
+    for path in re.findall(r"-f (examples/\S+)", section) + re.findall(r"--patch-file (examples/\S+)", section):
+        assert (ROOT / path).is_file(), path
+    assert "kubectl -n cameras get cam" in section
