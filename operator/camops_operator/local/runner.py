@@ -112,8 +112,8 @@ class LocalRunner:
         self._threads: list[threading.Thread] = []
         #: one stop event per worker: a worker that fails sets its own, never its neighbours'
         self._stops: list[threading.Event] = []
-        self._policies = list(policies)
-        self._policy_views = {p.metadata.name: self._policy_view(p, self.clock()) for p in self._policies}
+        self.policies = list(policies)
+        self._policy_views = {p.metadata.name: self._policy_view(p, self.clock()) for p in self.policies}
 
     # -- cameras ---------------------------------------------------------------
 
@@ -184,7 +184,7 @@ class LocalRunner:
             thread = threading.Thread(target=self._run_camera, args=(planned, stop), name=f"camera-{planned.name}")
             thread.start()
             self._threads.append(thread)
-        if self._policies:
+        if self.policies:
             thread = threading.Thread(target=self._retention_loop, name="retention", daemon=True)
             thread.start()
 
@@ -243,7 +243,7 @@ class LocalRunner:
             with self._lock:
                 due = [
                     p
-                    for p in self._policies
+                    for p in self.policies
                     if (v := self._policy_views[p.metadata.name]).next_run_at and v.next_run_at <= now
                 ]
                 upcoming = [v.next_run_at for v in self._policy_views.values() if v.next_run_at]
