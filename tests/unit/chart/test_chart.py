@@ -125,12 +125,15 @@ def test_rendered_crds_carry_the_generated_schema_and_keep() -> None:
     for name, crd in crds.items():
         assert crd["spec"] == expected[name]["spec"]
         assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        assert crd["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Prune=false,Delete=false"
 
 
 def test_crds_can_be_left_out_or_left_to_uninstall() -> None:
     assert render({"crds": {"install": False}}).of_kind("CustomResourceDefinition") == []
     for crd in render({"crds": {"keep": False}}).of_kind("CustomResourceDefinition"):
-        assert "helm.sh/resource-policy" not in crd["metadata"].get("annotations", {})
+        annotations = crd["metadata"].get("annotations", {})
+        assert "helm.sh/resource-policy" not in annotations
+        assert "argocd.argoproj.io/sync-options" not in annotations
 
 
 # --- lint, schema, Kubernetes schemas --------------------------------------------------------------
