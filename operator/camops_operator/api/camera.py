@@ -22,23 +22,29 @@ from camops_operator.api.common import (
     rules_schema,
     run_rules,
 )
+from camops_workers.contract import EventType
 
 __all__ = [
     "CAMERA_RULES",
+    "AnalysisSpec",
     "Camera",
     "CameraPhase",
     "CameraSpec",
     "CameraStatus",
     "CaptureStatus",
     "CredentialsSecretRef",
+    "EventsSpec",
     "MediaMTXSpec",
+    "NatsEventsSpec",
     "OfflineQueueSpec",
     "RecordingSpec",
+    "SecretKeyRef",
     "SnapshotsSpec",
     "SourceSpec",
     "StorageSecretRef",
     "StorageSpec",
     "Toleration",
+    "WebhookEventsSpec",
     "WorkerSpec",
 ]
 
@@ -213,8 +219,107 @@ class WorkerSpec(SpecModel):
     tolerations: list[Toleration] = Field(default_factory=list, description="Taints the worker tolerates.")
 
 
+class SecretKeyRef(SpecModel):
+    """One key of a Secret in the Camera's namespace, mounted into the worker as a file."""
+
+    name: str = Field(min_length=1, max_length=253, description="Name of the Secret.")
+    key: str = Field(default="token", min_length=1, max_length=253, description="Key in the Secret.")
+
+
+class AnalysisSpec(SpecModel):
+    """Frames handed to an inference service (plates, people, intrusion...); answers stored beside the snapshots.
+
+    The worker POSTs one JPEG per analysed snapshot (camera, capture time and object key in
+    X-Camops-* headers) and stores the JSON answer as ``<snapshot key>.json``. A slow or dead
+    endpoint never slows capture: frames beyond the buffer are dropped (counted), failures open
+    a circuit breaker. See docs/analysis.md.
+    """
+
+    endpoint: str = Field(
+        max_length=2048,
+        description="http:// or https:// URL the frames are POSTed to; no credentials in it (see bearerTokenSecretRef)",
+    )
+    every_nth_snapshot: int = Field(
+        default=1,
+        ge=1,
+        le=100000,
+        description=(
+            "Analyse one snapshot in N. The analysis rate is the snapshot rate (1 / spec.snapshots.interval) "
+            "divided by N, so it can never exceed what the source delivers."
+        ),
+    )
+    timeout: Duration = Field(default="5s", description="How long one request may take before it counts as failed.")
+    max_in_flight: int = Field(default=2, ge=1, le=64, description="Requests sent at the same time, at most.")
+    buffer_size: int = Field(
+        default=30,
+        ge=1,
+        le=10000,
+        description="Frames waiting for a free request; when full, the oldest is dropped (counted).",
+    )
+    jpeg_quality: int | None = Field(
+        default=None, ge=1, le=100, description="Re-encode frames at this quality; unset sends the stored JPEG."
+    )
+    max_width: int | None = Field(
+        default=None, ge=16, le=16384, description="Downscale frames wider than this before sending."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra request headers (not secret: they are part of the Camera)."
+    )
+    bearer_token_secret_ref: SecretKeyRef | None = Field(
+        default=None, description="Secret key holding a token sent as 'Authorization: Bearer <token>'."
+    )
+    store_results: bool = Field(default=True, description="Store each JSON answer as <snapshot key>.json.")
+
+
+class WebhookEventsSpec(SpecModel):
+    """An HTTP endpoint receiving CloudEvents."""
+
+    url: str = Field(max_length=2048, description="http:// or https:// URL the CloudEvents are POSTed to.")
+    mode: Literal["structured", "binary"] = Field(
+        default="structured",
+        description="structured: the event as application/cloudevents+json; binary: ce-* headers, data as the body.",
+    )
+    timeout: Duration = Field(default="5s", description="How long one delivery may take.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers (not secret).")
+    bearer_token_secret_ref: SecretKeyRef | None = Field(
+        default=None, description="Secret key holding a token sent as 'Authorization: Bearer <token>'."
+    )
+
+
+class NatsEventsSpec(SpecModel):
+    """A NATS server receiving CloudEvents (structured JSON), one subject per event type."""
+
+    url: str = Field(max_length=2048, description="nats:// or tls:// URL of the NATS server.")
+    subject: str | None = Field(
+        default=None,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subject prefix; events go to <subject>.snapshot.stored etc. Default camops.<namespace>.<camera>.",
+    )
+    token_secret_ref: SecretKeyRef | None = Field(default=None, description="Secret key holding a NATS auth token.")
+
+
+class EventsSpec(SpecModel):
+    """CloudEvents for what the camera captured: io.camops.snapshot.stored, io.camops.segment.closed,
+    io.camops.analysis.result and io.camops.camera.state. Publishing never blocks capture."""
+
+    types: list[EventType] | None = Field(default=None, description="Event types to publish; all when unset.")
+    outbox_size: int = Field(
+        default=1000,
+        ge=1,
+        le=100000,
+        description="Undelivered events kept per sink; beyond it the oldest is dropped (counted).",
+    )
+    webhook: WebhookEventsSpec | None = Field(default=None, description="Deliver to an HTTP webhook.")
+    nats: NatsEventsSpec | None = Field(default=None, description="Publish to NATS.")
+
+
 def _is_http(url: str) -> bool:
     return url.startswith(("http://", "https://"))
+
+
+def _has_userinfo(url: str) -> bool:
+    return "@" in url.split("://", 1)[-1].split("/", 1)[0]
 
 
 CAMERA_RULES: list[Rule[CameraSpec]] = [
@@ -261,6 +366,57 @@ CAMERA_RULES: list[Rule[CameraSpec]] = [
         message="spec.mediamtx.recordDeleteAfter only applies with spec.mediamtx.record: true",
         check=lambda s: s.mediamtx.record_delete_after is None or s.mediamtx.record,
     ),
+    Rule(
+        cel="!has(self.analysis) || self.snapshots.enabled",
+        message=(
+            "spec.analysis needs spec.snapshots.enabled: true: frames are analysed from the snapshots, "
+            "at most at the snapshot rate (one in spec.analysis.everyNthSnapshot)"
+        ),
+        check=lambda s: s.analysis is None or s.snapshots.enabled,
+    ),
+    Rule(
+        cel=(
+            "!has(self.analysis) || "
+            "self.analysis.endpoint.startsWith('http://') || self.analysis.endpoint.startsWith('https://')"
+        ),
+        message="spec.analysis.endpoint must be an http:// or https:// URL",
+        check=lambda s: s.analysis is None or _is_http(s.analysis.endpoint),
+        field_path=".analysis.endpoint",
+    ),
+    Rule(
+        cel="!has(self.analysis) || !self.analysis.endpoint.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*@')",
+        message=(
+            "spec.analysis.endpoint must not contain credentials: "
+            "put a token in the Secret named by spec.analysis.bearerTokenSecretRef"
+        ),
+        check=lambda s: s.analysis is None or not _has_userinfo(s.analysis.endpoint),
+        field_path=".analysis.endpoint",
+    ),
+    Rule(
+        cel="!has(self.events) || has(self.events.webhook) || has(self.events.nats)",
+        message="spec.events needs a sink: spec.events.webhook, spec.events.nats, or both",
+        check=lambda s: s.events is None or s.events.webhook is not None or s.events.nats is not None,
+    ),
+    Rule(
+        cel=(
+            "!has(self.events) || !has(self.events.webhook) || "
+            "self.events.webhook.url.startsWith('http://') || self.events.webhook.url.startsWith('https://')"
+        ),
+        message="spec.events.webhook.url must be an http:// or https:// URL",
+        check=lambda s: s.events is None or s.events.webhook is None or _is_http(s.events.webhook.url),
+        field_path=".events.webhook.url",
+    ),
+    Rule(
+        cel=(
+            "!has(self.events) || !has(self.events.nats) || "
+            "self.events.nats.url.startsWith('nats://') || self.events.nats.url.startsWith('tls://')"
+        ),
+        message="spec.events.nats.url must be a nats:// or tls:// URL",
+        check=lambda s: (
+            s.events is None or s.events.nats is None or s.events.nats.url.startswith(("nats://", "tls://"))
+        ),
+        field_path=".events.nats.url",
+    ),
 ]
 
 
@@ -281,6 +437,12 @@ class CameraSpec(SpecModel):
         default=False, description="Stop capturing (the worker scales to 0; the queue keeps draining)."
     )
     worker: WorkerSpec = Field(default=WorkerSpec(), description="How the capture worker pod runs.")
+    analysis: AnalysisSpec | None = Field(
+        default=None, description="Hand sampled snapshots to an inference endpoint and store its answers."
+    )
+    events: EventsSpec | None = Field(
+        default=None, description="Publish CloudEvents about snapshots, segments, analysis results and state."
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> CameraSpec:
@@ -313,6 +475,15 @@ class CaptureStatus(StatusModel):
     reconnects: int = Field(default=0, ge=0, description="Reconnects to the source since the worker started.")
     source_connected: bool | None = Field(default=None, description="Whether the source delivers right now.")
     storage_reachable: bool | None = Field(default=None, description="Whether the last upload attempt succeeded.")
+    analysis_reachable: bool | None = Field(
+        default=None, description="Whether the analysis endpoint answers (unset without spec.analysis)."
+    )
+    analysis_dropped: int | None = Field(
+        default=None, ge=0, description="Frames not analysed (buffer full, endpoint failing) since the worker started."
+    )
+    events_dropped: int | None = Field(
+        default=None, ge=0, description="CloudEvents given up (outbox full, rejected) since the worker started."
+    )
     last_error: str | None = Field(default=None, description="The latest error, credentials redacted.")
     updated_at: str | None = Field(
         default=None,
