@@ -112,6 +112,8 @@ class QueueConfig(_Model):
     max_age_s: float = 7 * 86400.0
     overflow: Literal["dropOldest", "rejectNew"] = "dropOldest"
     uploaders: int = Field(default=3, ge=1, le=64)
+    #: puts fail (ENOSPC) before the volume is this close to full, so uploads can still lease and delete
+    min_free_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
 
 
 class StatusReportConfig(_Model):

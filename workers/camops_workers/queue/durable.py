@@ -101,6 +101,8 @@ _DB_NAME = "queue.db"
 _PAYLOADS = "payloads"
 _TMP = ".tmp-"
 _CHUNK = 1024 * 1024
+_WAL_CHECKPOINT_PAGES = 256
+_WAL_SIZE_LIMIT = 1024 * 1024
 _READY_SQL = (
     "SELECT seq, id, camera, kind, captured_at, key, also_keys, size, sha256, content_type, metadata, attempts, "
     "last_error FROM items WHERE state = 'pending' AND next_attempt_at <= ? AND lease_expires_at <= ? "
@@ -118,10 +120,19 @@ class QueueLimits:
     max_items: int
     max_age_s: float
     overflow: Literal["dropOldest", "rejectNew"] = "dropOldest"
+    #: ``put`` refuses (ENOSPC) when fewer bytes than this would stay free on the queue volume, so the
+    #: index always has room to lease, ack and delete: a full disk must never stop the queue draining.
+    min_free_bytes: int = 4 * 1024 * 1024
 
     @classmethod
     def from_config(cls, c: QueueConfig) -> QueueLimits:
-        return cls(max_bytes=c.max_bytes, max_items=c.max_items, max_age_s=c.max_age_s, overflow=c.overflow)
+        return cls(
+            max_bytes=c.max_bytes,
+            max_items=c.max_items,
+            max_age_s=c.max_age_s,
+            overflow=c.overflow,
+            min_free_bytes=c.min_free_bytes,
+        )
 
 
 @dataclass(frozen=True)
@@ -206,6 +217,9 @@ class DurableQueue:
         self._db.execute("PRAGMA busy_timeout=30000")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        # keep the WAL small and bounded: it must fit in the space ``min_free_bytes`` keeps free
+        self._db.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
+        self._db.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
         self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
         _fsync_dir(self.directory)
         self.sweep_orphans()
@@ -278,12 +292,14 @@ class DurableQueue:
                 )
         item_id = uuid.uuid4().hex
         try:
+            self._check_free_space(incoming)
             fd, size, digest = self._write_payload(item_id, capture)
         except OSError as exc:
             self._count_put_error(exc)
             if exc.errno == errno.ENOSPC:
                 raise OSError(
-                    errno.ENOSPC, f"queue volume full: cannot store {capture.key} ({incoming} bytes) in {self.name}"
+                    errno.ENOSPC,
+                    f"queue volume full: cannot store {capture.key} ({incoming} bytes) in {self.name}: {exc.strerror}",
                 ) from exc
             raise
         victims: list[str] = []
@@ -327,6 +343,17 @@ class DurableQueue:
                 capture.path.unlink()  # copied across filesystems; the queue holds its own copy
         self._work.set()
         return item_id
+
+    def _check_free_space(self, incoming: int) -> None:
+        if self.limits.min_free_bytes <= 0:
+            return
+        info = os.statvfs(self.payloads)
+        free = info.f_bavail * info.f_frsize
+        if free - incoming < self.limits.min_free_bytes:
+            raise OSError(
+                errno.ENOSPC,
+                f"only {free} bytes free, {self.limits.min_free_bytes} are kept for the queue's index",
+            )
 
     def _count_put_error(self, exc: OSError) -> None:
         reason = errno.errorcode.get(exc.errno or 0, "os_error")

@@ -99,6 +99,7 @@ class UploaderPool:
         self._lock = threading.Lock()
         self._bucket_ready = False
         self._park_log = _RateLimited(30.0)
+        self._error_log = _RateLimited(30.0)
 
     # -- public ------------------------------------------------------------------
 
@@ -167,7 +168,15 @@ class UploaderPool:
                 worked = self._step()
             except Exception as exc:  # a worker thread must outlive one bad item; said and counted
                 self.last_error = redact(exc)
-                log.exception("event=uploader_error queue=%s error=%s", self.queue.name, self.last_error)
+                folded = self._error_log(time.monotonic())
+                if folded is not None:
+                    log.error(
+                        "event=uploader_error queue=%s error=%s similar_since_last_line=%d",
+                        self.queue.name,
+                        self.last_error,
+                        folded,
+                        exc_info=folded == 0,
+                    )
                 metrics.UPLOADS.labels(camera="", result="error", reason=type(exc).__name__).inc()
                 worked = False
                 self._stop.wait(1.0)

@@ -98,7 +98,8 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, S3Error):
         return f"{exc.code}: {exc.message}"
     if isinstance(exc, InvalidResponseError):
-        return f"HTTP {getattr(exc, '_code', '?')} from the server"
+        status = getattr(exc, "_code", "?")
+        return f"{'AccessDenied: ' if status == 403 else ''}HTTP {status} from the server (no S3 error document)"
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
         return f"{type(exc.reason).__name__}: {exc.reason}"
     return f"{type(exc).__name__}: {exc}"
