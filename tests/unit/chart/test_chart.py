@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import yaml
 from kubernetes_validate.utils import all_versions
 
 from camops_operator import crdgen
+from camops_operator.api import Camera
+from tests.support.crd import validate
 from tests.unit.chart.render import ALL_ON, CHART, NAMESPACE, ROOT, render
 
 DATA = Path(__file__).parent / "data"
@@ -425,3 +428,12 @@ def test_readme_install_commands_work_with_this_chart() -> None:
     for path in re.findall(r"-f (examples/\S+)", section) + re.findall(r"--patch-file (examples/\S+)", section):
         assert (ROOT / path).is_file(), path
     assert "kubectl -n cameras get cam" in section
+
+
+def test_the_camera_in_the_notes_is_accepted() -> None:
+    notes = render(ALL_ON).notes
+    block = notes.split("<<'YAML'", 1)[1].split("\n", 1)[1].split("     YAML", 1)[0]
+    camera = yaml.safe_load(textwrap.dedent(block))
+    camera["metadata"]["namespace"] = "cameras"
+    assert validate(crdgen.camera_crd(), camera) == []
+    Camera.model_validate(camera)
