@@ -437,3 +437,14 @@ def test_the_camera_in_the_notes_is_accepted() -> None:
     camera["metadata"]["namespace"] = "cameras"
     assert validate(crdgen.camera_crd(), camera) == []
     Camera.model_validate(camera)
+
+
+def test_packaged_chart_renders_the_same(tmp_path: Path) -> None:
+    """What `helm package` ships (after .helmignore) still holds the CRDs and the dashboard."""
+    archive = helm.package(CHART, destination=tmp_path)
+    with helm.Chart.load(archive) as packaged:
+        out = packaged.render(ALL_ON, name="camops", namespace=NAMESPACE, is_install=True)
+    manifests = [
+        d for path, text in sorted(out.items()) if not path.endswith("NOTES.txt") for d in yaml.safe_load_all(text) if d
+    ]
+    assert manifests == list(render(ALL_ON).manifests)
