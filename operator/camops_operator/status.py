@@ -29,7 +29,17 @@ WORKER_AVAILABLE = "WorkerAvailable"
 SOURCE_CONNECTED = "SourceConnected"
 STORAGE_REACHABLE = "StorageReachable"
 MEDIA_PATH_CONFIGURED = "MediaPathConfigured"
-CONDITION_TYPES = (READY, WORKER_AVAILABLE, SOURCE_CONNECTED, STORAGE_REACHABLE, MEDIA_PATH_CONFIGURED)
+#: Whether spec.analysis's endpoint answers. Informational: a failing endpoint never blocks capture,
+#: so it does not make the camera un-Ready.
+ANALYSIS_REACHABLE = "AnalysisReachable"
+CONDITION_TYPES = (
+    READY,
+    WORKER_AVAILABLE,
+    SOURCE_CONNECTED,
+    STORAGE_REACHABLE,
+    MEDIA_PATH_CONFIGURED,
+    ANALYSIS_REACHABLE,
+)
 
 Status = Literal["True", "False", "Unknown"]
 
@@ -53,6 +63,8 @@ class Observed:
     capture: CaptureStatus | None
     media: MediaSync
     invalid: str | None = None
+    #: Whether spec.analysis is set; None: judge from the worker's report (it reports analysisReachable only then).
+    analysis: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,20 @@ def _media(obs: Observed) -> _Cond:
     return _Cond("False", "SyncFailed", obs.media.message or "MediaMTX could not be configured")
 
 
+def _analysis(obs: Observed) -> _Cond:
+    capture = obs.capture
+    reported = capture.analysis_reachable if capture is not None else None
+    wanted = obs.analysis if obs.analysis is not None else reported is not None
+    if not wanted:
+        return _Cond("True", "NotRequested", "spec.analysis is not set")
+    if obs.paused or capture is None or reported is None:
+        return _Cond("Unknown", "NoReport", "the worker has not reported on its analysis endpoint")
+    if reported:
+        return _Cond("True", "Reachable", "the analysis endpoint answers")
+    dropped = f" ({capture.analysis_dropped} frames dropped so far)" if capture.analysis_dropped else ""
+    return _Cond("False", "Unreachable", f"the analysis endpoint does not answer; capture goes on{dropped}")
+
+
 def _ready(obs: Observed, parts: dict[str, _Cond]) -> _Cond:
     if obs.invalid is not None:
         return _Cond("False", "InvalidSpec", obs.invalid)
@@ -135,6 +161,7 @@ def compute_status(obs: Observed, previous: CameraStatus | None, now: datetime) 
             SOURCE_CONNECTED: _source(obs),
             STORAGE_REACHABLE: _storage(obs),
             MEDIA_PATH_CONFIGURED: _media(obs),
+            ANALYSIS_REACHABLE: _analysis(obs),
         }
         parts[READY] = _ready(obs, parts)
     old = {c.type: c for c in (previous.conditions if previous else [])}

@@ -499,7 +499,9 @@ class CameraStatus(StatusModel):
     phase: CameraPhase | None = Field(default=None, description="Pending, Running, Degraded, Paused or Failed.")
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Ready, WorkerAvailable, SourceConnected, StorageReachable, MediaPathConfigured.",
+        description=(
+            "Ready, WorkerAvailable, SourceConnected, StorageReachable, MediaPathConfigured, AnalysisReachable."
+        ),
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
     capture: CaptureStatus | None = Field(default=None, description="Summary reported by the capture worker.")

@@ -13,13 +13,18 @@ from typing import Literal
 
 from camops_operator.api.camera import Camera
 from camops_workers.contract import (
+    EVENT_TYPES,
+    AnalysisConfig,
     CredentialRef,
+    EventsConfig,
+    NatsSinkConfig,
     QueueConfig,
     RecordingConfig,
     SnapshotConfig,
     SourceConfig,
     StatusReportConfig,
     StorageConfig,
+    WebhookSinkConfig,
     WorkerConfig,
 )
 from camops_workers.storage.keys import Layout
@@ -28,18 +33,23 @@ from camops_workers.units import parse_duration, parse_quantity
 __all__ = [
     "CAMERA_CREDENTIALS_DIR",
     "STORAGE_CREDENTIALS_DIR",
+    "TOKENS_DIR",
     "ContractEnvironment",
     "ContractError",
     "CredentialLocation",
     "build_worker_contract",
     "mediamtx_path_name",
     "queue_limits",
+    "token_secrets",
 ]
 
 #: Where the worker pod mounts the camera's credentials Secret (files ``username`` and ``password``).
 CAMERA_CREDENTIALS_DIR = "/etc/camops/camera"
 #: Where the worker pod mounts the storage Secret (files ``accessKey`` and ``secretKey``).
 STORAGE_CREDENTIALS_DIR = "/etc/camops/storage"
+#: Where the worker pod mounts the token Secrets of spec.analysis and spec.events: one folder per
+#: purpose (``analysis``, ``events-webhook``, ``events-nats``), each holding a file ``token``.
+TOKENS_DIR = "/etc/camops/tokens"
 #: Share of the queue volume the queue may fill when ``offlineQueue.maxBytes`` is not set.
 QUEUE_FILL_RATIO = 0.9
 
@@ -83,6 +93,7 @@ class ContractEnvironment:
     http_port: int = 8080
     report_status: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    tokens_directory: str = TOKENS_DIR
 
 
 def mediamtx_path_name(camera: Camera) -> str:
@@ -143,6 +154,72 @@ def _queue(camera: Camera, env: ContractEnvironment) -> QueueConfig:
     )
 
 
+def token_secrets(camera: Camera) -> list[tuple[str, str, str]]:
+    """(purpose, Secret name, key) of every token Secret of spec.analysis and spec.events.
+
+    The worker reads each from ``<tokens_directory>/<purpose>/token``; the Deployment mounts them there.
+    """
+    out: list[tuple[str, str, str]] = []
+    analysis, events = camera.spec.analysis, camera.spec.events
+    if analysis is not None and analysis.bearer_token_secret_ref is not None:
+        out.append(("analysis", analysis.bearer_token_secret_ref.name, analysis.bearer_token_secret_ref.key))
+    if events is not None and events.webhook is not None and events.webhook.bearer_token_secret_ref is not None:
+        ref = events.webhook.bearer_token_secret_ref
+        out.append(("events-webhook", ref.name, ref.key))
+    if events is not None and events.nats is not None and events.nats.token_secret_ref is not None:
+        out.append(("events-nats", events.nats.token_secret_ref.name, events.nats.token_secret_ref.key))
+    return out
+
+
+def _token(env: ContractEnvironment, purpose: str) -> CredentialRef:
+    return CredentialRef(file=f"{env.tokens_directory.rstrip('/')}/{purpose}/token")
+
+
+def _analysis(camera: Camera, env: ContractEnvironment) -> AnalysisConfig | None:
+    spec = camera.spec.analysis
+    if spec is None:
+        return None
+    return AnalysisConfig(
+        endpoint=spec.endpoint,
+        every_nth_snapshot=spec.every_nth_snapshot,
+        timeout_s=parse_duration(spec.timeout),
+        max_in_flight=spec.max_in_flight,
+        buffer_size=spec.buffer_size,
+        jpeg_quality=spec.jpeg_quality,
+        max_width=spec.max_width,
+        headers=dict(spec.headers),
+        bearer_token=_token(env, "analysis") if spec.bearer_token_secret_ref is not None else None,
+        store_results=spec.store_results,
+    )
+
+
+def _events(camera: Camera, env: ContractEnvironment) -> EventsConfig | None:
+    spec = camera.spec.events
+    if spec is None:
+        return None
+    webhook = nats = None
+    if spec.webhook is not None:
+        webhook = WebhookSinkConfig(
+            url=spec.webhook.url,
+            mode=spec.webhook.mode,
+            timeout_s=parse_duration(spec.webhook.timeout),
+            headers=dict(spec.webhook.headers),
+            bearer_token=_token(env, "events-webhook") if spec.webhook.bearer_token_secret_ref is not None else None,
+        )
+    if spec.nats is not None:
+        nats = NatsSinkConfig(
+            servers=[spec.nats.url],
+            subject=spec.nats.subject,
+            token=_token(env, "events-nats") if spec.nats.token_secret_ref is not None else None,
+        )
+    return EventsConfig(
+        types=list(spec.types) if spec.types is not None else list(EVENT_TYPES),
+        outbox_size=spec.outbox_size,
+        webhook=webhook,
+        nats=nats,
+    )
+
+
 def build_worker_contract(camera: Camera, env: ContractEnvironment) -> WorkerConfig:
     """The worker contract for ``camera`` in ``env`` (pure; raises :class:`ContractError`)."""
     spec = camera.spec
@@ -167,6 +244,8 @@ def build_worker_contract(camera: Camera, env: ContractEnvironment) -> WorkerCon
             http_port=env.http_port,
             report=StatusReportConfig(namespace=camera.namespace, name=camera.name) if env.report_status else None,
             log_level=env.log_level,
+            analysis=_analysis(camera, env),
+            events=_events(camera, env),
         )
     except ValueError as exc:
         if isinstance(exc, ContractError):

@@ -23,9 +23,11 @@ from camops_operator.builders.common import (
 from camops_operator.builders.contract import (
     CAMERA_CREDENTIALS_DIR,
     STORAGE_CREDENTIALS_DIR,
+    TOKENS_DIR,
     ContractEnvironment,
     CredentialLocation,
     build_worker_contract,
+    token_secrets,
 )
 from camops_operator.builders.queue import QUEUE_VOLUME, queue_volume
 from camops_operator.settings import OperatorSettings
@@ -124,6 +126,8 @@ def secret_mounts(camera: Camera, settings: OperatorSettings) -> list[SecretMoun
                 CAMERA_CREDENTIALS_DIR,
             )
         )
+    for purpose, secret_name, key in token_secrets(camera):  # spec.analysis / spec.events tokens
+        mounts.append(SecretMount(f"{purpose}-token", secret_name, ((key, "token"),), f"{TOKENS_DIR}/{purpose}"))
     return mounts
 
 
