@@ -10,14 +10,14 @@ Other layouts (and quota runs, which need every object's size) list the whole pr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 from camops_workers.retention.planner import CameraScope
 from camops_workers.storage.base import ObjectStore, StoredObject
-from camops_workers.storage.keys import Layout
+from camops_workers.storage.keys import Layout, sanitize_name, sanitize_prefix
 
-__all__ = ["date_folders", "list_camera", "list_sizes"]
+__all__ = ["date_folders", "discover_scopes", "list_camera", "list_sizes"]
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})/")
 _DAY = re.compile(r"(\d{2})/")
@@ -78,3 +78,27 @@ def list_camera(store: ObjectStore, scope: CameraScope, before: datetime | None)
 def list_sizes(store: ObjectStore, scope: CameraScope, before: datetime | None) -> dict[str, int]:
     """Key -> size of the camera's objects in ``store`` (the archive), listed like ``list_camera``."""
     return {obj.key: obj.size for obj in list_camera(store, scope, before)}
+
+
+def discover_scopes(store: ObjectStore, prefix: str, layout: Layout, cameras: Sequence[str] = ()) -> list[CameraScope]:
+    """The cameras stored below ``prefix``: its folders, or ``prefix`` itself when it is one camera's folder.
+
+    ``cameras`` restricts the result to those names (they need not have objects yet).
+    A prefix whose folders are months (``YYYY-MM/``) is a camera's own folder, so
+    ``--prefix site-a/door`` means camera ``door`` under ``site-a``.
+    """
+    clean = sanitize_prefix(prefix)
+    if cameras:
+        return [CameraScope(sanitize_name(name), clean, layout) for name in cameras]
+    base = f"{clean}/" if clean else ""
+    names: list[str] = []
+    for folder in store.list_folders(base):
+        name = folder[len(base) :].rstrip("/")
+        if _MONTH.fullmatch(f"{name}/") and clean:
+            parent, _, own = clean.rpartition("/")
+            return [CameraScope(sanitize_name(own), parent, layout)]
+        try:
+            names.append(sanitize_name(name))
+        except ValueError:
+            continue
+    return [CameraScope(name, clean, layout) for name in sorted(names)]

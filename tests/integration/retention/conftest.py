@@ -1,0 +1,109 @@
+"""A moto bucket seeded once per module with 20,000 dated objects over 10 cameras and 40 days.
+
+moto stamps ``LastModified`` with the upload time and it cannot be set, so the key
+dates are laid out relative to a virtual ``now`` 41 days after the upload: every
+object is old by ``LastModified`` and the key dates decide, exactly as in a bucket
+whose objects were uploaded as they were captured. Tests pass ``--now`` to plan
+as of that virtual time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from camops_workers.storage.keys import latest_key, object_key
+from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, free_port, moto_server_path
+
+CAMERAS = [f"cam{i}" for i in range(1, 11)]  # cam1 is a string prefix of cam10
+DAYS = 40
+PER_DAY = 50
+PREFIX = "site"
+SPACING_S = 1700  # 50 captures a day, all inside their day folder
+ARCHIVE = "cameras-archive"
+
+
+@dataclass
+class Seeded:
+    endpoint: str
+    bucket: str
+    now: datetime
+    #: key -> size of everything uploaded (latest.jpg and the neighbour prefix included)
+    objects: dict[str, int] = field(default_factory=dict)
+
+    def client(self) -> Any:
+        from minio import Minio
+
+        return Minio(self.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=False)
+
+    def listing(self, prefix: str = "", bucket: str | None = None) -> dict[str, int]:
+        found = self.client().list_objects(bucket or self.bucket, prefix=prefix or None, recursive=True)
+        return {o.object_name: int(o.size) for o in found}
+
+    def under(self, prefix: str) -> dict[str, int]:
+        return {k: v for k, v in self.objects.items() if k.startswith(prefix)}
+
+    def captured(self, camera: str, day: int, index: int) -> datetime:
+        return self.now - timedelta(days=day, seconds=60 + index * SPACING_S)
+
+
+@contextlib.contextmanager
+def seeded_moto(buckets: dict[str, dict[str, int]]) -> Iterator[str]:
+    """A moto S3 server of its own whose buckets hold ``buckets`` ({bucket: {key: size}}); yields host:port."""
+    python = Path(moto_server_path()).parent / "python"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+    proc = subprocess.Popen(
+        [str(python), str(Path(__file__).with_name("moto_seeded.py")), str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    try:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        proc.stdin.write(json.dumps(buckets) + "\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()  # bounded: the process exits (EOF) if seeding fails
+        assert line.strip() == "ready", f"seeded moto did not start (exit {proc.poll()})"
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def camera_objects(now: datetime, camera: str, prefix: str = PREFIX) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for day in range(DAYS):
+        for index in range(PER_DAY):
+            when = now - timedelta(days=day, seconds=60 + index * SPACING_S)
+            out[object_key("dated", prefix, camera, when, "jpg")] = 20 + (index * 7 + day) % 40
+    return out
+
+
+@pytest.fixture(scope="module")
+def seeded() -> Iterator[Seeded]:
+    """20,000 objects over 10 cameras and 40 days (+ latest.jpg each, + a neighbour prefix), module-wide."""
+    bucket = "cameras"
+    now = (datetime.now(UTC) + timedelta(days=41)).replace(hour=12, minute=0, second=0, microsecond=0)
+    data = Seeded(endpoint="", bucket=bucket, now=now)
+    for camera in CAMERAS:
+        data.objects.update(camera_objects(now, camera))
+        data.objects[latest_key(PREFIX, camera)] = 33
+    # A neighbouring prefix with a camera of the same name: never selected.
+    neighbour = camera_objects(now, "cam1", prefix="site-b")
+    data.objects.update(dict(list(neighbour.items())[-200:]))  # its oldest days
+    with seeded_moto({bucket: data.objects, ARCHIVE: {}}) as endpoint:
+        data.endpoint = endpoint
+        yield data

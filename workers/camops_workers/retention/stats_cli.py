@@ -1,0 +1,59 @@
+"""``camops stats --bucket B [--prefix P] [--json]`` (or ``--dir D``): what a store holds.
+
+Prints a table by default (one row per camera, objects and bytes by age), or one
+JSON object with ``--json``. Exits 2 on bad input, 1 when the store cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+
+from camops_workers.redact import redact
+from camops_workers.retention.options import add_storage_arguments, storage_config
+from camops_workers.retention.stats import render_table, summarize
+from camops_workers.storage.base import StorageError
+
+__all__ = ["configure", "main", "parse_now"]
+
+
+def parse_now(text: str | None) -> datetime:
+    """``--now`` (ISO 8601, for reproducible reports and tests) or the current time."""
+    if not text:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"--now {text!r} needs a time zone, e.g. 2026-03-20T12:00:00Z")
+    return moment.astimezone(UTC)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_storage_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--now", help="evaluate ages as of this ISO 8601 time (default: now)")
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        config = storage_config(args)
+        now = parse_now(args.now)
+    except ValueError as exc:
+        print(f"camops stats: {redact(exc)}", file=sys.stderr)
+        return 2
+    from camops_workers.storage.factory import open_store
+
+    prefix = f"{config.prefix}/" if config.prefix else ""
+    try:
+        store = open_store(config)
+        store.ensure_bucket()
+        stats = summarize(store.list_objects(prefix, recursive=True), prefix, now, where=store.description)
+    except StorageError as exc:
+        print(f"camops stats: {redact(exc)}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(stats.to_dict(), indent=2))
+    else:
+        print(render_table(stats))
+    return 0
