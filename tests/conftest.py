@@ -8,4 +8,5 @@ pytest_plugins: list[str] = [
     "tests.servers.rtsp",
     "tests.servers.http_camera",
     "tests.servers.kube",
+    "tests.servers.mediamtx",
 ]

@@ -8,11 +8,18 @@ mismatch, so without these fields and that status its finalizer handling stalls.
 
 :class:`CamopsKubeEmulator` adds exactly that:
 
-* create: ``uid``, ``resourceVersion``, ``generation: 1``, ``creationTimestamp``;
+* create: ``uid``, ``resourceVersion``, ``generation: 1``, ``creationTimestamp``, and a name
+  from ``generateName`` (kopf posts Events that way);
 * every patch: a fresh ``resourceVersion``; ``generation + 1`` when a patch of
   the main resource changes ``spec`` (computed just before the patch is applied,
   so two racing patches may count once — good enough for an emulator);
-* a failed JSON-patch ``test``: 422 Unprocessable Entity.
+* a failed JSON-patch ``test``: 422 Unprocessable Entity;
+* a list answers with the current ``resourceVersion``; a watch from that version
+  replays only objects changed since (stock KMock replays every object as
+  ``ADDED``, so kopf sees a stale duplicate right after its own finalizer patch
+  and waits forever for a change), and it marks its place on the event bus
+  under the same lock as that snapshot, so nothing written in between is lost
+  (deletions between a list and a watch are not replayed).
 
 Everything else is KMock as shipped: label selectors, PUT, server-side apply and
 garbage collection are NOT emulated, so deleting an owner leaves its children;
@@ -27,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime
-import itertools
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -75,10 +81,11 @@ RESOURCES: dict[str, dict[str, Any]] = {
 class CamopsKubeEmulator(kmock.KubernetesEmulator):
     """KMock's emulator plus uid/resourceVersion/generation and 422 for a failed JSON-patch test."""
 
-    _versions: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
+    _last_version: int = attrs.field(default=0, init=False)
 
     def _next_version(self) -> str:
-        return str(next(self._versions))
+        self._last_version += 1
+        return str(self._last_version)
 
     def _current(self, request: rendering.Request) -> dict[str, Any] | None:
         for (resource, namespace, name), obj in self.objects.items():
@@ -92,6 +99,8 @@ class CamopsKubeEmulator(kmock.KubernetesEmulator):
         version = self._next_version()
         if request.action == enums.action.CREATE and isinstance(request.data, dict):
             meta = request.data.setdefault("metadata", {})
+            if not meta.get("name") and meta.get("generateName"):
+                meta["name"] = f"{meta['generateName']}{uuid.uuid4().hex[:5]}"
             meta.setdefault("uid", str(uuid.uuid4()))
             meta.setdefault("generation", 1)
             meta.setdefault("creationTimestamp", datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -116,6 +125,41 @@ class CamopsKubeEmulator(kmock.KubernetesEmulator):
                 request.data.append({"op": "add", "path": "/metadata/resourceVersion", "value": version})
                 request.data.append({"op": "add", "path": "/metadata/generation", "value": generation})
 
+    def _matches(self, request: rendering.Request, resource: Any, namespace: str | None, name: str) -> bool:
+        return bool(
+            resource == request.resource
+            and (request.namespace is None or namespace == request.namespace)
+            and (request.name is None or name == request.name)
+        )
+
+    async def _serve_list(self, request: rendering.Request) -> rendering.Payload:
+        result = await super()._serve_list(request)
+        if isinstance(result, dict):
+            result["metadata"] = {"resourceVersion": str(self._last_version)}
+        return result
+
+    async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[rendering.Payload]:
+        yield b""  # send the headers now: the stream may stay quiet for long
+        assert request.resource is not None
+        bus = self._buses[request.resource]
+        since = request.params.get("resourceVersion", "")
+        since_version = int(since) if since.isdigit() else None
+        async with self._lock:
+            mark = await bus.mark()
+            events = [
+                {"type": "ADDED" if since_version is None else "MODIFIED", "object": copy.deepcopy(obj.raw)}
+                for (res, ns, name), obj in self.objects.items()
+                if not obj.deleted
+                and self._matches(request, res, ns, name)
+                and (since_version is None or _version(obj.raw) > since_version)
+            ]
+        for event in events:
+            yield event
+        async for event in mark:
+            meta = event.get("object", {}).get("metadata", {})
+            if self._matches(request, request.resource, meta.get("namespace"), meta.get("name")):
+                yield event
+
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         self._stamp(request)
         try:
@@ -123,6 +167,11 @@ class CamopsKubeEmulator(kmock.KubernetesEmulator):
         except (jsonpatch.JsonPatchTestFailed, jsonpatch.JsonPatchConflict) as exc:
             error = kmock.KubernetesError(status=422, reason="Invalid", message=f"the patch did not apply: {exc}")
             return await self._render_error(error)
+
+
+def _version(raw: dict[str, Any]) -> int:
+    value = str(raw.get("metadata", {}).get("resourceVersion", "0"))
+    return int(value) if value.isdigit() else 0
 
 
 @dataclass

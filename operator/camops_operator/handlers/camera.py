@@ -206,6 +206,8 @@ async def roll_up(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
     except ValidationError:
         return  # the change handler reported it; nothing to roll up
     previous = _previous(body)
+    if previous is None or previous.observed_generation is None:
+        return  # not reconciled yet: the change handler writes the first status
     try:
         deployment = await k8s.get_deployment(rt.require_kube(), camera.namespace, worker_name(camera))
     except (k8s.KubeError, OSError, TimeoutError) as exc:
