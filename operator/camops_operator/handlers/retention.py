@@ -1,1 +1,149 @@
-"""kopf handlers for RetentionPolicy (its retention CronJob and status)."""
+"""kopf handlers for RetentionPolicy: keep its ``<policy>-retention`` CronJob, say so in status.
+
+* create / update / resume: validate, build the CronJob (pure), apply it adopted by
+  the policy (``ownerReferences``, so deleting the policy removes it), then patch
+  ``observedGeneration`` and the ``Ready`` condition.
+* The job itself (``camops retention --policy``) writes the run's figures and the
+  ``LastRunSucceeded`` condition; this handler keeps that condition as it finds it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from camops_operator import k8s
+from camops_operator.api.common import Condition, describe_error
+from camops_operator.api.retention import RetentionPolicy, RetentionPolicyStatus
+from camops_operator.builders.retention import build_retention_cron_job, retention_name
+from camops_operator.handlers.context import runtime as current_runtime
+from camops_operator.settings import OperatorSettings
+from camops_workers.redact import redact
+
+__all__ = ["READY", "ready_status", "reconcile", "register"]
+
+GROUP, VERSION, PLURAL = "camops.io", "v1alpha1", "retentionpolicies"
+READY = "Ready"
+MAX_DELAY_S = 300.0
+log = logging.getLogger("camops.operator")
+
+
+def _rfc3339(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ready_status(
+    previous: RetentionPolicyStatus | None,
+    *,
+    generation: int | None,
+    ready: bool,
+    reason: str,
+    message: str,
+    now: datetime.datetime,
+) -> dict[str, Any] | None:
+    """The status patch for the operator's part (pure), or None when nothing changes.
+
+    Keeps every other condition (the job's ``LastRunSucceeded``) and moves
+    ``lastTransitionTime`` only when ``Ready`` changes its status.
+    """
+    state: Any = "True" if ready else "False"
+    prior = list(previous.conditions) if previous is not None else []
+    old = next((c for c in prior if c.type == READY), None)
+    transition = old.last_transition_time if old is not None and old.status == state else _rfc3339(now)
+    condition = Condition(
+        type=READY,
+        status=state,
+        reason=reason,
+        message=redact(message)[:1024],
+        last_transition_time=transition,
+        observed_generation=generation,
+    )
+    if (
+        old is not None
+        and old.model_dump(exclude={"last_transition_time"}) == condition.model_dump(exclude={"last_transition_time"})
+        and previous is not None
+        and previous.observed_generation == generation
+    ):
+        return None
+    conditions = [c for c in prior if c.type != READY] + [condition]
+    return {
+        "observedGeneration": generation,
+        "conditions": [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in conditions],
+    }
+
+
+def _previous(body: kopf.Body) -> RetentionPolicyStatus | None:
+    try:
+        return RetentionPolicyStatus.model_validate(dict(body.get("status") or {}))
+    except ValidationError:
+        return None
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, reason: str, **_: Any) -> None:
+    """Apply the policy's CronJob and report Ready."""
+    rt = current_runtime()
+    meta = body.get("metadata", {})
+    generation = meta.get("generation")
+    previous = _previous(body)
+    try:
+        policy = RetentionPolicy.model_validate(dict(body))
+    except ValidationError as exc:
+        message = describe_error(exc)
+        changes = ready_status(
+            previous, generation=generation, ready=False, reason="InvalidSpec", message=message, now=_now()
+        )
+        if changes is not None:
+            patch.setdefault("status", {}).update(changes)
+            kopf.event(body, type="Warning", reason="InvalidSpec", message=redact(message))
+        log.warning("retentionpolicy %s/%s: invalid spec: %s", meta.get("namespace"), meta.get("name"), message)
+        raise kopf.PermanentError(f"InvalidSpec: {message}") from None
+    try:
+        applied = await k8s.ensure_cron_job(
+            rt.require_kube(), build_retention_cron_job(policy, rt.settings), owner_uid=policy.metadata.uid
+        )
+    except (k8s.KubeError, OSError, TimeoutError) as exc:
+        delay = min(rt.settings.retry_delay * (2 ** min(retry, 10)), MAX_DELAY_S)
+        log.warning(
+            "retentionpolicy %s/%s: applying its CronJob failed: %s",
+            policy.metadata.namespace,
+            policy.metadata.name,
+            redact(str(exc)),
+        )
+        raise kopf.TemporaryError(redact(str(exc)), delay=delay) from None
+    state = "suspended" if policy.spec.suspend else f"scheduled {policy.spec.schedule!r} (UTC)"
+    message = f"CronJob {retention_name(policy)} {state}" + (", dry run" if policy.spec.dry_run else "")
+    changes = ready_status(
+        previous,
+        generation=generation,
+        ready=True,
+        reason="Suspended" if policy.spec.suspend else "Scheduled",
+        message=message,
+        now=_now(),
+    )
+    if changes is not None:
+        patch.setdefault("status", {}).update(changes)
+    log.info(
+        "retentionpolicy %s/%s: CronJob %s %s (%s)",
+        policy.metadata.namespace,
+        policy.metadata.name,
+        retention_name(policy),
+        applied.result.value,
+        reason,
+    )
+
+
+def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
+    """Register the RetentionPolicy handlers."""
+    del settings
+    on = kopf.on
+    on.create(GROUP, VERSION, PLURAL, registry=registry, id="retention")(reconcile)
+    on.update(GROUP, VERSION, PLURAL, registry=registry, id="retention", field="spec")(reconcile)
+    on.resume(GROUP, VERSION, PLURAL, registry=registry, id="retention")(reconcile)
