@@ -1,5 +1,8 @@
 """One RetentionPolicy run in local mode, through the retention job the cluster's CronJob runs.
 
+The policy's limits come from ``camops retention``'s own mapping
+(:func:`camops_operator.retention_cli.rules_from_policy`), so both read a policy alike.
+
 Cameras are grouped by the store they write to (the data folder, or a bucket at the
 endpoint); each group is one :func:`camops_workers.retention.job.run_retention` call.
 An archive bucket becomes a folder under ``<data>/.camops/archive/<bucket>`` when the
@@ -14,27 +17,15 @@ from pathlib import Path
 
 from camops_operator.api.retention import RetentionPolicy
 from camops_operator.local.plan import STATE_DIR, PlannedCamera
+from camops_operator.retention_cli import rules_from_policy
 from camops_workers.contract import StorageConfig
 from camops_workers.retention.job import RunReport, run_retention
-from camops_workers.retention.planner import CameraScope, RetentionRules
+from camops_workers.retention.planner import CameraScope
 from camops_workers.storage.factory import open_store
 from camops_workers.storage.keys import Layout
-from camops_workers.units import format_bytes, parse_duration, parse_quantity
+from camops_workers.units import format_bytes
 
-__all__ = ["archive_config", "rules_for", "run_policy", "summarize_report"]
-
-
-def rules_for(policy: RetentionPolicy) -> RetentionRules:
-    """The policy's limits as plain numbers."""
-    spec = policy.spec
-    archive_after: float | None = None
-    if spec.archive is not None:
-        archive_after = parse_duration(spec.archive.after) if spec.archive.after else spec.max_age_s
-    return RetentionRules(
-        max_age_s=spec.max_age_s,
-        max_bytes=parse_quantity(spec.max_bytes_per_camera) if spec.max_bytes_per_camera else None,
-        archive_after_s=archive_after,
-    )
+__all__ = ["archive_config", "run_policy", "summarize_report"]
 
 
 def archive_config(storage: StorageConfig, bucket: str) -> StorageConfig:
@@ -61,7 +52,7 @@ def summarize_report(report: RunReport) -> str:
 
 def run_policy(policy: RetentionPolicy, cameras: Sequence[PlannedCamera], now: datetime) -> str:
     """Run ``policy`` over ``cameras`` now; return what it did in one line."""
-    rules = rules_for(policy)
+    rules = rules_from_policy(policy)
     groups: dict[str, tuple[StorageConfig, list[CameraScope]]] = {}
     for planned in cameras:
         if planned.config is None:
