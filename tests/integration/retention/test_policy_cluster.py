@@ -1,0 +1,188 @@
+"""RetentionPolicy in a cluster: the real kopf operator on the KMock emulator keeps the CronJob,
+and `camops retention --policy` (a real subprocess, as the CronJob runs it) reads the policy and
+its Cameras from the emulator, deletes from a moto bucket and reports to the policy's status."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from camops_operator.settings import OperatorSettings
+from camops_workers.storage.keys import key_time, latest_key
+from tests.integration.operator.harness import eventually, running_operator
+from tests.integration.retention.conftest import Seeded, camera_objects, seeded_moto
+from tests.servers.kube import KubeServer
+from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
+
+pytestmark = pytest.mark.slow
+
+NS = "site-a"
+POLICIES = "camops.io/v1alpha1/retentionpolicies"
+CRONJOBS = "batch/v1/cronjobs"
+
+
+def policy_body(name: str = "one-week", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "camops.io/v1alpha1",
+        "kind": "RetentionPolicy",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"selector": {"matchLabels": {"retention": "week"}}, "maxAge": "7d", **spec},
+    }
+
+
+def camera_body(name: str, labels: dict[str, str], **storage: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "camops.io/v1alpha1",
+        "kind": "Camera",
+        "metadata": {"name": name, "namespace": NS, "labels": labels},
+        "spec": {"source": {"url": "rtsp://10.0.0.7/stream1"}, "storage": storage},
+    }
+
+
+async def post(session: aiohttp.ClientSession, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+    async with session.post(f"/apis/camops.io/v1alpha1/namespaces/{NS}/{plural}", json=body) as resp:
+        assert resp.status < 300, await resp.text()
+        result: dict[str, Any] = await resp.json()
+        return result
+
+
+async def merge_patch(session: aiohttp.ClientSession, path: str, body: dict[str, Any]) -> None:
+    headers = {"Content-Type": "application/merge-patch+json"}
+    async with session.patch(path, json=body, headers=headers) as resp:
+        assert resp.status < 300, await resp.text()
+
+
+def condition(kube: KubeServer, name: str, kind: str) -> dict[str, Any] | None:
+    body = kube.get(POLICIES, NS, name) or {}
+    for cond in (body.get("status") or {}).get("conditions", []):
+        if cond["type"] == kind:
+            found: dict[str, Any] = cond
+            return found
+    return None
+
+
+async def test_operator_keeps_an_adopted_cron_job_per_policy(kube_server: KubeServer, monkeypatch: Any) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(kube_server.kubeconfig))
+    settings = OperatorSettings(namespaces=(NS,), http_port=0, storage_endpoint="minio:9000", retry_delay=0.3)
+    async with aiohttp.ClientSession(kube_server.url) as session, running_operator(settings):
+        created = await post(session, "retentionpolicies", policy_body(schedule="15 3 * * *"))
+        cron = await eventually(lambda: kube_server.get(CRONJOBS, NS, "one-week-retention"), what="CronJob")
+        (owner,) = cron["metadata"]["ownerReferences"]
+        assert (owner["kind"], owner["name"], owner["uid"]) == (
+            "RetentionPolicy",
+            "one-week",
+            created["metadata"]["uid"],
+        )
+        assert cron["spec"]["schedule"] == "15 3 * * *"
+        assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+        ready = await eventually(lambda: condition(kube_server, "one-week", "Ready"), what="Ready")
+        assert (ready["status"], ready["reason"]) == ("True", "Scheduled")
+
+        # The job reported a run; a spec change re-applies the CronJob and keeps that condition.
+        path = f"/apis/camops.io/v1alpha1/namespaces/{NS}/retentionpolicies/one-week"
+        job_condition = {
+            "type": "LastRunSucceeded",
+            "status": "True",
+            "reason": "Succeeded",
+            "message": "deleted 3 objects",
+            "lastTransitionTime": "2026-01-01T03:15:00Z",
+        }
+        conditions = [*(kube_server.get(POLICIES, NS, "one-week") or {})["status"]["conditions"], job_condition]
+        await merge_patch(session, f"{path}/status", {"status": {"conditions": conditions}})
+        await merge_patch(session, path, {"spec": {"schedule": "0 4 * * *", "suspend": True}})
+        await eventually(
+            lambda: (kube_server.get(CRONJOBS, NS, "one-week-retention") or {})["spec"]["suspend"] is True,
+            what="suspended CronJob",
+        )
+        cron = kube_server.get(CRONJOBS, NS, "one-week-retention") or {}
+        assert cron["spec"]["schedule"] == "0 4 * * *"
+        await eventually(
+            lambda: (condition(kube_server, "one-week", "Ready") or {}).get("reason") == "Suspended", what="Suspended"
+        )
+        assert condition(kube_server, "one-week", "LastRunSucceeded") == job_condition
+        assert (kube_server.get(POLICIES, NS, "one-week") or {})["status"]["observedGeneration"] == 2
+
+
+async def run_job(kube: KubeServer, endpoint: str, *args: str) -> tuple[int, str]:
+    """`camops retention --policy ...` as its own process, while this loop keeps serving the emulator."""
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(kube.kubeconfig),
+        "CAMOPS_STORAGE_ENDPOINT": endpoint,
+        "CAMOPS_STORAGE_SECURE": "false",
+        "CAMOPS_STORAGE_BUCKET": "camops",
+        "CAMOPS_STORAGE_ACCESS_KEY": ACCESS_KEY,
+        "CAMOPS_STORAGE_SECRET_KEY": SECRET_KEY,
+    }
+    env.pop("CAMOPS_STORAGE_CREDENTIALS_DIR", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "camops_operator.cli",
+        "retention",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
+    return int(proc.returncode or 0), out.decode()
+
+
+async def test_policy_job_deletes_for_selected_cameras_and_reports(kube_server: KubeServer) -> None:
+    now = (datetime.now(UTC) + timedelta(days=41)).replace(hour=12, minute=0, second=0, microsecond=0)
+    objects: dict[str, int] = {}
+    for camera, prefix in (("door", ""), ("gate", "north"), ("yard", "")):
+        objects.update(dict(list(camera_objects(now, camera, prefix=prefix).items())[::20]))  # 100 each
+        objects[latest_key(prefix, camera)] = 10
+    with seeded_moto({"camops": objects}) as endpoint:
+        data = Seeded(endpoint=endpoint, bucket="camops", now=now, objects=objects)
+        async with aiohttp.ClientSession(kube_server.url) as session:
+            await post(session, "cameras", camera_body("door", {"retention": "week"}))
+            await post(session, "cameras", camera_body("gate", {"retention": "week"}, prefix="north"))
+            await post(session, "cameras", camera_body("yard", {"retention": "forever"}))
+            await post(session, "retentionpolicies", policy_body())
+            await post(session, "retentionpolicies", policy_body("nobody", selector={"matchLabels": {"x": "y"}}))
+            await post(session, "retentionpolicies", policy_body("rehearsal", dryRun=True))
+
+        # dryRun in the spec: the plan is reported, nothing goes.
+        code, out = await run_job(kube_server, endpoint, "--policy", f"{NS}/rehearsal", "--now", now.isoformat())
+        assert code == 0, out
+        assert await asyncio.to_thread(data.listing) == objects
+        assert (condition(kube_server, "rehearsal", "LastRunSucceeded") or {})["reason"] == "DryRun"
+
+        # A selector that matches nothing: a clear message, exit 2, the reason in status, nothing deleted.
+        code, out = await run_job(kube_server, endpoint, "--policy", f"{NS}/nobody", "--now", now.isoformat())
+        assert code == 2
+        assert "matches no Camera" in out
+        failed = condition(kube_server, "nobody", "LastRunSucceeded") or {}
+        assert (failed["status"], failed["reason"]) == ("False", "NoCamerasSelected")
+
+        code, out = await run_job(kube_server, endpoint, "--policy", f"{NS}/one-week", "--now", now.isoformat())
+        assert code == 0, out
+        left = await asyncio.to_thread(data.listing)
+        cutoff = now - timedelta(days=7)
+        gone = {k for k in objects if k not in left}
+        assert gone == {
+            k
+            for k in objects
+            if k.startswith(("door/", "north/gate/")) and (t := key_time(k)) is not None and t < cutoff
+        }
+        assert {k for k in left if k.startswith("yard/")} == {k for k in objects if k.startswith("yard/")}
+        status = (kube_server.get(POLICIES, NS, "one-week") or {})["status"]
+        assert status["objectsDeleted"] == len(gone)
+        assert status["bytesFreed"] == sum(objects[k] for k in gone)
+        assert status["camerasCovered"] == 2
+        assert status["errors"] == []
+        assert status["lastSuccess"]
+        assert (condition(kube_server, "one-week", "LastRunSucceeded") or {})["status"] == "True"
+
+        code, out = await run_job(kube_server, endpoint, "--policy", f"{NS}/missing")
+        assert code == 2
+        assert "not found" in out
