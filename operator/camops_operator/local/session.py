@@ -133,7 +133,10 @@ def run_session(
                     break
                 display.show(lines(), now_s=now_s, stamp=f"{clock():%H:%M:%S}")
                 runner.stop_event.wait(tick_s)
-            out.write("stopping: finishing segments and uploads in progress...\n" if display.tty else "")
+            if display.tty:
+                display.show(
+                    [*lines(), "stopping: closing open segments, uploading what is queued..."], now_s=0, stamp=""
+                )
             stuck = runner.stop()
         finally:
             runner.stop_event.set()
