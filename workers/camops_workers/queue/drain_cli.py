@@ -43,6 +43,7 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.allow_abbrev = False  # "--secret-key VALUE" must fail, not be taken for --secret-key-file
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = (
         "environment: CAMOPS_STORAGE_ENDPOINT, _BUCKET, _SECURE, _REGION, _ACCESS_KEY[_FILE], _SECRET_KEY[_FILE]"

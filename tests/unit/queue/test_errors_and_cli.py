@@ -1,0 +1,105 @@
+"""Sorting storage errors (permanent vs transient) and the drain command's configuration."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, cast
+
+import pytest
+import urllib3
+from minio.error import InvalidResponseError, S3Error, ServerError
+
+from camops_workers.queue import drain_cli
+from camops_workers.queue.durable import QueueStats
+from camops_workers.storage.factory import split_endpoint
+from camops_workers.storage.s3 import classify_error
+
+NO_POOL = cast(Any, None)  # the errors only carry the pool for their message
+
+
+def s3_error(code: str, status: int) -> S3Error:
+    response = urllib3.HTTPResponse(body=b"", status=status)
+    return S3Error(response, code, "message", None, "req", "host")
+
+
+@pytest.mark.parametrize(
+    ("exc", "permanent", "reason"),
+    [
+        (s3_error("AccessDenied", 403), True, "AccessDenied"),
+        (s3_error("NoSuchBucket", 404), True, "NoSuchBucket"),
+        (s3_error("InvalidAccessKeyId", 403), True, "InvalidAccessKeyId"),
+        (s3_error("KeyTooLongError", 400), True, "KeyTooLongError"),
+        (s3_error("SlowDown", 503), False, "SlowDown"),
+        (s3_error("InternalError", 500), False, "InternalError"),
+        (s3_error("Whatever", 502), False, "Whatever"),
+        (ServerError("bad gateway", 502), False, "http_502"),
+        (InvalidResponseError(403, "text/html", None), True, "AccessDenied"),
+        (InvalidResponseError(503, "text/html", None), False, "http_503"),
+        (
+            urllib3.exceptions.MaxRetryError(NO_POOL, "/", urllib3.exceptions.NewConnectionError(NO_POOL, "refused")),
+            False,
+            "connection",
+        ),
+        (urllib3.exceptions.ReadTimeoutError(NO_POOL, "/", "timed out"), False, "timeout"),
+        (ConnectionRefusedError(111, "refused"), False, "connection"),
+        (ValueError("invalid object name"), True, "invalid_request"),
+    ],
+)
+def test_classify_error(exc: BaseException, permanent: bool, reason: str) -> None:
+    info = classify_error(exc)
+    assert (info.permanent, info.reason) == (permanent, reason)
+
+
+def test_split_endpoint() -> None:
+    assert split_endpoint("minio:9000", True) == ("minio:9000", True)
+    assert split_endpoint("http://minio:9000", True) == ("minio:9000", False)
+    assert split_endpoint("https://s3.example.com/", False) == ("s3.example.com", True)
+    with pytest.raises(ValueError, match="credentials"):
+        split_endpoint("http://user:pw@minio:9000", False)
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    drain_cli.configure(parser)
+    return parser.parse_args(["--queue", "/q", *argv])
+
+
+def test_storage_from_env_reads_credentials_by_reference() -> None:
+    env = {
+        "CAMOPS_STORAGE_ENDPOINT": "http://minio:9000",
+        "CAMOPS_STORAGE_BUCKET": "cams",
+        "CAMOPS_STORAGE_ACCESS_KEY": "AKIA-SECRET",
+        "CAMOPS_STORAGE_SECRET_KEY_FILE": "/run/secrets/secretKey",
+    }
+    config = drain_cli.storage_from(parse(), env)
+    assert (config.kind, config.endpoint, config.bucket, config.secure) == ("s3", "http://minio:9000", "cams", False)
+    assert config.access_key is not None
+    assert config.access_key.env == "CAMOPS_STORAGE_ACCESS_KEY"
+    assert config.secret_key is not None
+    assert config.secret_key.file == "/run/secrets/secretKey"
+    assert "AKIA-SECRET" not in config.model_dump_json()
+
+
+def test_flags_win_over_env_and_local_dir() -> None:
+    env = {"CAMOPS_STORAGE_ENDPOINT": "minio:9000", "CAMOPS_STORAGE_SECURE": "true"}
+    config = drain_cli.storage_from(parse("--endpoint", "other:9000", "--insecure", "--bucket", "b2"), env)
+    assert (config.endpoint, config.secure, config.bucket) == ("other:9000", False, "b2")
+    local = drain_cli.storage_from(parse("--local-dir", "/data"), env)
+    assert (local.kind, local.directory) == ("local", "/data")
+    with pytest.raises(ValueError, match="no storage given"):
+        drain_cli.storage_from(parse(), {})
+    with pytest.raises(ValueError, match="expected true or false"):
+        drain_cli.storage_from(parse(), {"CAMOPS_STORAGE_ENDPOINT": "m:1", "CAMOPS_STORAGE_SECURE": "maybe"})
+
+
+def test_credentials_are_not_accepted_as_flags() -> None:
+    with pytest.raises(SystemExit):
+        parse("--secret-key", "x")
+
+
+def test_progress_line_says_why_it_is_stuck() -> None:
+    stats = QueueStats(depth=12, bytes=2048, oldest_age_s=5.0, failed=2, dropped=1, expired=0, uploaded=30)
+    line = drain_cli.progress_line(stats, "open", "uploading: connection refused token=abc")
+    assert line.startswith("drain: pending=10 failed=2 bytes=2.0 KiB uploaded=30 dropped=1 expired=0 storage=open")
+    assert "token=***" in line
+    assert "last_error" not in drain_cli.progress_line(stats, "closed", "old")
