@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from camops_workers.contract import WorkerConfig
@@ -23,7 +23,9 @@ def build_listeners(config: WorkerConfig, sink: CaptureSink | None = None) -> li
     if config.events is not None and (config.events.webhook is not None or config.events.nats is not None):
         from camops_workers.events.publisher import EventPublisher
 
-        publisher = EventPublisher.from_config(config.camera, config.namespace, config.events)
+        publisher = EventPublisher.from_config(
+            config.camera, config.namespace, config.events, queue_dropped=_queue_dropped(sink)
+        )
     if config.analysis is not None:
         from camops_workers.analysis.listener import AnalysisListener
 
@@ -39,6 +41,14 @@ def build_listeners(config: WorkerConfig, sink: CaptureSink | None = None) -> li
     if publisher is not None:
         listeners.append(publisher)
     return listeners
+
+
+def _queue_dropped(sink: CaptureSink | None) -> Callable[[], int] | None:
+    """The durable queue's drop counter (for overflow events), when the sink keeps one."""
+    stats = getattr(sink, "stats", None)
+    if not callable(stats):
+        return None
+    return lambda: int(stats().dropped)
 
 
 def listener_status(listeners: Iterable[CaptureListener]) -> dict[str, Any]:

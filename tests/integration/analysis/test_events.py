@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,10 @@ from camops_workers.contract import (
     WebhookSinkConfig,
     WorkerConfig,
 )
-from camops_workers.events.publisher import EventPublisher
+from camops_workers.events.publisher import EventPublisher, build_sinks
 from camops_workers.items import Capture, ItemKind
 from camops_workers.listeners import build_listeners, close_listeners
-from camops_workers.queue.durable import DurableQueue
+from camops_workers.queue.durable import DurableQueue, QueueLimits
 from tests.integration.analysis.support import BASE_TIME, jpeg, snapshot, wait_until
 from tests.servers.inference import InferenceServer
 from tests.servers.nats_server import NatsRecorder, NatsServer
@@ -173,3 +174,36 @@ def test_nats_sink_publishes_each_event_on_its_subject_and_survives_a_restart(na
         recorder.close()
     assert [int(fmt.read(None, m.data).get_extension("sequence")) for m in later] == [5, 6]
     assert publisher.stats()[0].dropped == {}
+
+
+def test_queue_overflow_is_published_once_per_episode(tmp_path: Path, webhook_receiver: WebhookReceiver) -> None:
+    queue = DurableQueue(
+        tmp_path / "queue", QueueLimits(max_bytes=2**30, max_items=3, max_age_s=86400.0, overflow="dropOldest")
+    )
+    config = EventsConfig(webhook=WebhookSinkConfig(url=webhook_receiver.url))
+    publisher = EventPublisher(
+        camera="door",
+        namespace="site-a",
+        config=config,
+        sinks=build_sinks("door", "site-a", config),
+        queue_dropped=lambda: queue.stats().dropped,
+        overflow_poll_s=0.1,
+    )
+    frame = jpeg()
+    try:
+        time.sleep(0.3)  # the watcher takes its first reading
+        for i in range(10):
+            queue.put(snapshot("door", i, frame))
+        assert wait_until(lambda: len(webhook_receiver.received()) == 1)
+        time.sleep(0.5)  # no drops for a few polls: the episode ends
+        for i in range(10, 15):
+            queue.put(snapshot("door", i, frame))
+        assert wait_until(lambda: len(webhook_receiver.received()) == 2)
+        time.sleep(0.3)
+    finally:
+        publisher.close()
+        queue.close()
+    events = webhook_receiver.received()
+    assert [e.data["state"] for e in events] == ["overflow", "overflow"]
+    assert {e.attributes["type"] for e in events} == {"io.camops.camera.state"}
+    assert "dropped" in events[0].data["detail"]

@@ -2,10 +2,15 @@
 
 Every method runs on its caller's thread (capture or analysis) and returns at once: it
 stamps a per-worker sequence number and offers the event to each sink's bounded outbox.
+
+Queue overflow is not a source state the capture worker reports, so the publisher watches the
+durable queue's drop counter itself (every ``overflow_poll_s``) and publishes one
+``io.camops.camera.state`` event with state ``overflow`` when an episode of drops begins.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -54,6 +59,8 @@ class EventPublisher:
         config: EventsConfig,
         sinks: Sequence[EventSink],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        queue_dropped: Callable[[], int] | None = None,
+        overflow_poll_s: float = 2.0,
     ) -> None:
         self.camera = camera
         self.namespace = namespace
@@ -62,12 +69,39 @@ class EventPublisher:
         self._clock = clock
         self._lock = threading.Lock()
         self._sequence = 0
+        self._stop = threading.Event()
         for sink in self._sinks:
             sink.start()
+        self._watcher: threading.Thread | None = None
+        if queue_dropped is not None:
+            self._watcher = threading.Thread(
+                target=self._watch_overflow,
+                args=(queue_dropped, overflow_poll_s),
+                name=f"events-overflow-{camera}",
+                daemon=True,
+            )
+            self._watcher.start()
 
     @classmethod
-    def from_config(cls, camera: str, namespace: str, config: EventsConfig) -> EventPublisher:
-        return cls(camera=camera, namespace=namespace, config=config, sinks=build_sinks(camera, namespace, config))
+    def from_config(
+        cls, camera: str, namespace: str, config: EventsConfig, queue_dropped: Callable[[], int] | None = None
+    ) -> EventPublisher:
+        sinks = build_sinks(camera, namespace, config)
+        return cls(camera=camera, namespace=namespace, config=config, sinks=sinks, queue_dropped=queue_dropped)
+
+    def _watch_overflow(self, queue_dropped: Callable[[], int], poll_s: float) -> None:
+        last: int | None = None
+        overflowing = False
+        while not self._stop.wait(poll_s):
+            try:
+                dropped = queue_dropped()
+            except Exception:  # noqa: BLE001 - the queue is closing; nothing more to watch
+                return
+            growing = last is not None and dropped > last
+            if growing and not overflowing:
+                detail = f"the offline queue is full and dropped {dropped - (last or 0)} items"
+                self.state_changed(self.camera, "overflow", detail)
+            overflowing, last = growing, dropped
 
     def captured(self, capture: Capture) -> None:
         event = capture_event(capture, self.namespace)
@@ -98,6 +132,10 @@ class EventPublisher:
 
     def close(self, timeout: float = 5.0) -> None:
         """Flush each outbox for up to ``timeout`` seconds in total, then stop the sinks."""
+        self._stop.set()
+        if self._watcher is not None:
+            with contextlib.suppress(RuntimeError):
+                self._watcher.join(1.0)
         share = timeout / max(1, len(self._sinks))
         for sink in self._sinks:
             sink.close(share)
