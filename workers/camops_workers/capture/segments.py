@@ -170,6 +170,8 @@ class SegmentWriter:
                 return closed
             if self._size is None:
                 self._size = (in_stream.codec_context.width, in_stream.codec_context.height)
+                if 0 in self._size:  # nothing analysed at open: learn it from this keyframe
+                    self._size = _probe_size(bytes(packet), codec) or self._size
             current = self._start(in_stream, packet, stream_s=stream_s, wall=wall, params=params, size=self._size)
         packet.pts -= current.base_ts
         packet.dts -= current.base_ts

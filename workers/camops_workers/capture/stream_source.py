@@ -88,8 +88,16 @@ class StreamSource:
             options: dict[str, str] = {}
         else:
             target = url_with_credentials(self.url, self._username, self._password)
-            # socket I/O timeout in microseconds; PyAV's own timeout bounds every blocking call too
-            options = {"rtsp_transport": self._transport, "timeout": str(int(self._stall_timeout * 1e6))}
+            # Socket I/O timeout in microseconds (PyAV's own timeout bounds every blocking call too).
+            # No stream analysis beyond the SDP: the codec and size come from sprop-parameter-sets or
+            # the first in-band SPS, so opening takes a handshake instead of ~1 s of decoded frames.
+            options = {
+                "rtsp_transport": self._transport,
+                "timeout": str(int(self._stall_timeout * 1e6)),
+                "threads": "1",
+                "analyzeduration": "0",
+                "probesize": "32768",
+            }
         try:
             self._container = av.open(target, options=options, timeout=(self._connect_timeout, self._stall_timeout))
         except (av.FFmpegError, OSError, ValueError) as exc:
@@ -113,6 +121,7 @@ class StreamSource:
         if self._container is None or self.stream is None:
             raise SourceError("source is not open")
         offset = 0
+        tb = float(self.stream.time_base or 0)
         loop_start_wall = time.monotonic()
         first_ts: int | None = None
         last_ts = 0
@@ -130,7 +139,7 @@ class StreamSource:
                         if packet.pts > last_ts:
                             step = packet.pts - last_ts if last_ts else step
                             last_ts = packet.pts
-                        due = loop_start_wall + float((packet.pts - first_ts) * self.stream.time_base)
+                        due = loop_start_wall + (packet.pts - first_ts) * tb
                         delay = due - time.monotonic()
                         if delay > 0 and stop.wait(delay):
                             return
@@ -147,7 +156,7 @@ class StreamSource:
             # Loop the clip: continue its timestamps where the last loop ended.
             span = last_ts - first_ts + max(step, 1)
             offset += span
-            loop_start_wall += float(span * self.stream.time_base)
+            loop_start_wall += span * tb
             last_ts = 0
             try:
                 self._container.seek(0)

@@ -15,9 +15,9 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,7 @@ class CaptureWorker:
         self.last_packet_monotonic: float | None = None
         self.loop_monotonic = time.monotonic()
         self._secrets: list[str] = []
+        self._failed_before = False
 
     # -- state -------------------------------------------------------------------------------
 
@@ -180,7 +181,6 @@ class CaptureWorker:
 
     def _supervise(self, stop: threading.Event, writer: SegmentWriter | None, *, per_snapshot: bool) -> None:
         attempt = 0
-        had_session = False
         while not stop.is_set():
             self.loop_monotonic = time.monotonic()
             self._set_source_state("connecting", announce=False)
@@ -202,14 +202,9 @@ class CaptureWorker:
                 break
             self.metrics.source_error("session")
             self._update(source_errors=self.state().source_errors + 1, last_error=error)
-            if self.last_packet_monotonic is not None and self.last_packet_monotonic >= started:
-                had_session = True
-                if time.monotonic() - started >= STABLE_SESSION_S:
-                    attempt = 0
+            if self.last_packet_monotonic is not None and self.last_packet_monotonic - started >= STABLE_SESSION_S:
+                attempt = 0
             attempt += 1
-            if had_session:
-                self.metrics.reconnects.inc()
-                self._update(reconnects=self.state().reconnects + 1)
             delay = backoff_delay(attempt, self._rand())
             self._enter_backoff(attempt, error, delay)
             stop.wait(delay)
@@ -222,12 +217,16 @@ class CaptureWorker:
             )
             self._logged_error = error
         previous = self.state().source_state
+        self._failed_before = True
         self._set_source_state("backoff", error, announce=False)
         if previous == "connected" or log_it:
             self._notify_state("backoff", error)
 
     def _connected(self) -> None:
         if self.state().source_state != "connected":
+            if self._failed_before:
+                self.metrics.reconnects.inc()
+                self._update(reconnects=self.state().reconnects + 1)
             log.info("source connected camera=%s", self.camera)
             self._logged_error = None
             self._set_source_state("connected", "")
@@ -252,7 +251,7 @@ class CaptureWorker:
         source = self._open()
         try:
             stream = source.stream
-            tb = stream.time_base
+            tb = float(stream.time_base)
             decoder = stream.codec_context
             snapshots = self.config.snapshots.enabled
             interval = self.config.snapshots.interval_s
@@ -283,6 +282,24 @@ class CaptureWorker:
             source.close()
         if stop.is_set():
             raise _StopRequestedError
+
+    def replay(self, stream: Any, packets: Iterable[Any], start: datetime) -> None:
+        """Push recorded packets through the persistent session's snapshot path at full speed.
+
+        Stream time is mapped onto ``start`` without pacing; benchmarks use it to measure the
+        gated decode's CPU over minutes of video in seconds.
+        """
+        gate = _GateState()
+        decoder = stream.codec_context
+        interval = self.config.snapshots.interval_s
+        tb = float(stream.time_base)
+        for packet in packets:
+            self.metrics.packets.inc()
+            if packet.pts is None:
+                continue
+            stream_s = packet.pts * tb
+            wall = start + timedelta(seconds=stream_s)
+            self._gate_packet(gate, decoder, packet, stream_s=stream_s, wall=wall, interval=interval)
 
     def _gate_packet(
         self, gate: _GateState, decoder: Any, packet: Any, *, stream_s: float, wall: datetime, interval: float
