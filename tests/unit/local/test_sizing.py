@@ -56,8 +56,8 @@ def test_bench_figures_render_cameras_per_node() -> None:
         "command": "bench",
         "machine": "2 vCPU test",
         "date": "2026-11-22",
-        "figures": {"cameras_per_core": 10.0, "rss_mb_per_camera": 50.0, "session_crossover_s": 20.0},
+        "figures": {"cameras_per_core": 10.0, "rss_mb_per_camera": 50.0, "jpeg_speedup": 1.7},
     }
     block = docgen.render_bench(bench)
     assert "| 4 | 32 | 1.6\u00a0GiB |" in block  # 4 cores x 10 x 0.8 = 32 cameras x 50 MB
-    assert "| interval above which opening the stream per snapshot costs less CPU | 20 s |" in block
+    assert "| `frame.to_image()` + Pillow ÷ the worker's YUV-plane JPEG encoder | 1.7× |" in block
