@@ -144,12 +144,6 @@ def test_now_must_be_aware() -> None:
         plan_camera(SCOPE, [], NOW.replace(tzinfo=None), RetentionRules(max_age_s=DAY))
 
 
-def test_duplicates_in_a_listing_are_planned_once() -> None:
-    o = obj(dated(9), 9)
-    plan = plan_camera(SCOPE, [o, o], NOW, RetentionRules(max_age_s=DAY))
-    assert len(plan.delete) == 1
-
-
 def test_plan_run_gives_each_camera_only_its_own_keys() -> None:
     a = CameraScope("door", "site-a")
     listing = [obj(dated(9), 9)]

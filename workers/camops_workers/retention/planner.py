@@ -147,17 +147,6 @@ def _stamps(moment: datetime) -> tuple[str, str]:
     return f"{moment:%Y-%m/%d/%H%M%S}.{ms}", f"{moment:%Y%m%dT%H%M%S}.{ms}"
 
 
-def _capture_stamp(rel: str) -> tuple[int, str] | None:
-    """(0 dated | 1 flat, capture-time string) of a name camops produced, else None."""
-    match = _DATED_REL.fullmatch(rel)
-    if match is not None:
-        return 0, match.group(1)
-    match = _FLAT_REL.fullmatch(rel)
-    if match is not None:
-        return 1, match.group(1)
-    return None
-
-
 @dataclass
 class _AgePass:
     """The first pass over a listing: age deletions, archive candidates, what remains for the quota."""
@@ -173,41 +162,51 @@ class _AgePass:
 
 
 def _age_pass(base: str, objects: Iterable[StoredObject], now: datetime, rules: RetentionRules) -> _AgePass:
+    """One pass, written for speed (a million keys in a few seconds): locals, no per-key calls but the regex.
+
+    Keys in a store listing are unique, so none is de-duplicated here.
+    """
     start = len(base)
     cutoff = rules.cutoff(now)
     archive_cutoff = rules.archive_cutoff(now)
-    cuts = _stamps(cutoff)
-    archive_cuts = _stamps(archive_cutoff) if archive_cutoff is not None else None
-    out = _AgePass()
-    seen: set[str] = set()
+    dated_cut, flat_cut = _stamps(cutoff)
+    archiving = archive_cutoff is not None
+    dated_arch, flat_arch = _stamps(archive_cutoff) if archive_cutoff is not None else ("", "")
+    archive_before = archive_cutoff if archive_cutoff is not None else cutoff
+    dated = _DATED_REL.fullmatch
+    flat = _FLAT_REL.fullmatch
+    delete: list[StoredObject] = []
+    archive: list[StoredObject] = []
+    remaining: list[StoredObject] = []
+    listed = listed_bytes = kept_bytes = protected = other = 0
     for obj in objects:
         key = obj.key
-        if not key.startswith(base) or key in seen:
+        if not key.startswith(base):
             continue
-        seen.add(key)
-        out.listed += 1
-        out.listed_bytes += obj.size
-        stamp = _capture_stamp(key[start:])
-        if stamp is None:
-            out.other += 1
-            out.kept_bytes += obj.size
-            continue
-        kind, when = stamp
-        if when < cuts[kind]:
-            if obj.last_modified < cutoff:
-                out.delete.append(obj)
+        size = obj.size
+        listed += 1
+        listed_bytes += size
+        match = dated(key, start)
+        if match is not None:
+            when, cut, arch = match.group(1), dated_cut, dated_arch
+        else:
+            match = flat(key, start)
+            if match is None:
+                other += 1
+                kept_bytes += size
                 continue
-            out.protected += 1
-        if (
-            archive_cuts is not None
-            and archive_cutoff is not None
-            and when < archive_cuts[kind]
-            and obj.last_modified < archive_cutoff
-        ):
-            out.archive.append(obj)
-        out.remaining.append(obj)
-        out.kept_bytes += obj.size
-    return out
+            when, cut, arch = match.group(1), flat_cut, flat_arch
+        modified = obj.last_modified
+        if when < cut:
+            if modified < cutoff:
+                delete.append(obj)
+                continue
+            protected += 1
+        if archiving and when < arch and modified < archive_before:
+            archive.append(obj)
+        remaining.append(obj)
+        kept_bytes += size
+    return _AgePass(delete, archive, remaining, listed, listed_bytes, kept_bytes, protected, other)
 
 
 def plan_camera(
