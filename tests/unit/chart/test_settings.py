@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from camops_operator.api import Camera
+from camops_operator.api import Camera, RetentionPolicy
+from camops_operator.builders.drain import build_drain_cron_job
+from camops_operator.builders.retention import build_retention_cron_job
 from camops_operator.builders.worker import build_worker_config_map, build_worker_deployment
 from camops_operator.settings import ENV_PREFIX, OperatorSettings
 from tests.unit.chart.render import ALL_ON, NAMESPACE, ROOT, Rendered, render
@@ -127,3 +129,26 @@ def test_worker_pods_built_from_these_settings_match_the_chart() -> None:
     assert monitor["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
     assert camera.namespace in monitor["namespaceSelector"]["matchNames"]
     assert {e["port"] for e in monitor["podMetricsEndpoints"]} <= {p["name"] for p in container["ports"]}
+
+
+def test_drain_and_retention_jobs_built_from_these_settings_run_as_the_chart_account() -> None:
+    rendered = render(ALL_ON)
+    settings = OperatorSettings.from_env(_resolve(rendered))
+    accounts = {(sa["metadata"]["namespace"], sa["metadata"]["name"]) for sa in rendered.of_kind("ServiceAccount")}
+    camera_body = next(
+        d
+        for d in yaml.safe_load_all((ROOT / "examples" / "camera-rtsp-mediamtx.yaml").read_text())
+        if d["kind"] == "Camera"
+    )
+    camera_body["metadata"]["uid"] = "0b5c6f1e-0000-4000-8000-000000000002"
+    policy_body = yaml.safe_load((ROOT / "examples" / "retention-7d-archive.yaml").read_text())
+    policy_body["metadata"]["uid"] = "0b5c6f1e-0000-4000-8000-000000000003"
+    drain = build_drain_cron_job(Camera.model_validate(camera_body), settings)
+    retention = build_retention_cron_job(RetentionPolicy.model_validate(policy_body), settings)
+    jobs = [job for job in (drain, retention) if job is not None]
+    assert drain is not None, "a camera with a queue volume has a drain CronJob"
+    for job in jobs:
+        pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        assert (job["metadata"]["namespace"], pod["serviceAccountName"]) in accounts
+        (container,) = pod["containers"]
+        assert container["image"] == "ghcr.io/camops/camops:0.1.0"
