@@ -48,6 +48,10 @@ def main(args: argparse.Namespace) -> int:
     try:
         store = open_store(config)
         store.ensure_bucket()
+    except StorageError as exc:  # a missing bucket or folder, refused credentials: the input is wrong
+        print(f"camops stats: {redact(exc)}", file=sys.stderr)
+        return 2
+    try:
         stats = summarize(store.list_objects(prefix, recursive=True), prefix, now, where=store.description)
     except StorageError as exc:
         print(f"camops stats: {redact(exc)}", file=sys.stderr)
