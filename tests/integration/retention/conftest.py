@@ -57,11 +57,16 @@ class Seeded:
 
 
 @contextlib.contextmanager
-def seeded_moto(buckets: dict[str, dict[str, int]]) -> Iterator[str]:
-    """A moto S3 server of its own whose buckets hold ``buckets`` ({bucket: {key: size}}); yields host:port."""
+def seeded_moto(buckets: dict[str, dict[str, int]], *, enforce_auth: bool = False) -> Iterator[str]:
+    """A moto S3 server of its own whose buckets hold ``buckets`` ({bucket: {key: size}}); yields host:port.
+
+    ``enforce_auth``: moto checks credentials against its (empty) IAM, so every request is refused with 403.
+    """
     python = Path(moto_server_path()).parent / "python"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+    if enforce_auth:
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
     proc = subprocess.Popen(
         [str(python), str(Path(__file__).with_name("moto_seeded.py")), str(port)],
         stdin=subprocess.PIPE,

@@ -223,3 +223,14 @@ def test_missing_bucket_and_refused_credentials(
     assert "credentials" in err
     assert ACCESS_KEY not in err
     assert len(seeded.listing(f"{PREFIX}/cam6/")) == 2001
+
+
+def test_no_permission_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with seeded_moto({"locked": {"door/2020-01/01/000000.000.jpg": 5}}, enforce_auth=True) as endpoint:
+        common = ["--bucket", "locked", "--endpoint", endpoint, "--insecure"]
+        assert camops(["retention", *common, "--max-age", "1d"]) == 2
+        err = capsys.readouterr().err
+        assert "InvalidAccessKeyId" in err
+        assert SECRET_KEY not in err
+        assert camops(["stats", *common]) == 2
+        assert "InvalidAccessKeyId" in capsys.readouterr().err
