@@ -181,7 +181,10 @@ class LocalRunner:
             write_secret_files(dict(planned.secret_files))
             stop = threading.Event()
             self._stops.append(stop)
-            thread = threading.Thread(target=self._run_camera, args=(planned, stop), name=f"camera-{planned.name}")
+            # daemon: a second Ctrl-C must end the process at once; the durable queue keeps what is in flight
+            thread = threading.Thread(
+                target=self._run_camera, args=(planned, stop), name=f"camera-{planned.name}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
         if self.policies:

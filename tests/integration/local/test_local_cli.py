@@ -188,3 +188,30 @@ def test_with_an_endpoint_objects_go_to_s3(tmp_path: Path, cameras_file: Path, s
     assert [k for k in keys if k.startswith("yard/") and DATED_MP4.match(k.removeprefix("yard/"))]
     assert not (data / "yard").exists()  # only the queue and logs are local
     assert SECRET_KEY not in out + err
+
+
+def test_storage_down_keeps_everything_queued_and_the_next_run_uploads_it(
+    tmp_path: Path, cameras_file: Path, s3_server: S3Server
+) -> None:
+    data = tmp_path / "data"
+    env = {"CAMOPS_STORAGE_ACCESS_KEY": ACCESS_KEY, "CAMOPS_STORAGE_SECRET_KEY": SECRET_KEY}
+    args = ("-f", str(cameras_file), "--data", str(data), "--endpoint", f"http://{s3_server.endpoint}")
+    s3_server.stop()
+    code, out, err = finish(camops(*args, "--bucket", "outage", "--seconds", "5", cwd=tmp_path, env=env))
+    assert code == 0, err
+    summary = out[out.index("camops local ran") :]
+    rows = {line.split()[0]: line.split() for line in summary.splitlines()[2:4]}
+    queued = {name: int(row[6]) for name, row in rows.items()}
+    assert queued["door"] >= 2
+    assert queued["yard"] >= 2
+    assert "item(s) are still in the offline queue; the next `camops local` run uploads them first" in summary
+    assert "error: storage" in out  # the live lines said why
+
+    s3_server.start()
+    code, out, err = finish(camops(*args, "--bucket", "outage", "--seconds", "3", cwd=tmp_path, env=env))
+    assert code == 0, err
+    client: Any = s3_server.client()
+    door = [o.object_name for o in client.list_objects("outage", prefix="door/", recursive=True)]
+    snapshots = [k for k in door if DATED_JPEG.match(k.removeprefix("door/"))]
+    assert len(snapshots) >= queued["door"]  # what waited in the queue arrived, plus what the second run took
+    assert "still in the offline queue" not in out
