@@ -222,6 +222,7 @@ class DurableQueue:
         self._db.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
         self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
         _fsync_dir(self.directory)
+        self._payloads_fd = os.open(self.payloads, os.O_RDONLY | os.O_DIRECTORY)
         self.sweep_orphans()
         metrics.register_queue(self)
 
@@ -388,7 +389,7 @@ class DurableQueue:
             os.fsync(fd)
             size = os.fstat(fd).st_size
             os.rename(tmp, final)
-            _fsync_dir(self.payloads)
+            os.fsync(self._payloads_fd)  # the new name is durable too
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
@@ -496,15 +497,18 @@ class DurableQueue:
             done = cur.rowcount > 0
             if done:
                 self._bump(db, "uploaded")
-                for key in item.also_keys:
-                    db.execute(
-                        "INSERT INTO latest(key, seq) VALUES (?, ?) "
-                        "ON CONFLICT(key) DO UPDATE SET seq = max(seq, excluded.seq)",
-                        (key, item.seq),
-                    )
         if done:
             self._unlink_payloads([item.id])
         return done
+
+    def note_written(self, key: str, seq: int) -> None:
+        """Item ``seq`` wrote the shared key ``key``: older items must not overwrite it any more."""
+        with self._tx(durable=False) as db:
+            db.execute(
+                "INSERT INTO latest(key, seq) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET seq = max(seq, excluded.seq)",
+                (key, seq),
+            )
 
     def newer_written(self, key: str, seq: int) -> bool:
         """Whether a newer item than ``seq`` already wrote the shared key ``key`` (e.g. latest.jpg)."""
@@ -652,6 +656,7 @@ class DurableQueue:
             if not self._closed:
                 self._closed = True
                 self._db.close()
+                os.close(self._payloads_fd)
 
 
 def _fsync_dir(folder: Path) -> None:

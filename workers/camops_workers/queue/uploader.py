@@ -100,6 +100,7 @@ class UploaderPool:
         self._bucket_ready = False
         self._park_log = _RateLimited(30.0)
         self._error_log = _RateLimited(30.0)
+        self._shared_key_lock = threading.Lock()
 
     # -- public ------------------------------------------------------------------
 
@@ -221,8 +222,10 @@ class UploaderPool:
             }
             self.store.put_file(item.key, item.path, item.content_type, metadata)
             for key in item.also_keys:
-                if not self.queue.newer_written(key, item.seq):
-                    self.store.put_file(key, item.path, item.content_type, metadata)
+                with self._shared_key_lock:  # check-and-write of latest.jpg must not interleave
+                    if not self.queue.newer_written(key, item.seq):
+                        self.store.put_file(key, item.path, item.content_type, metadata)
+                        self.queue.note_written(key, item.seq)
         except TransientStorageError as exc:
             self._transient(item, exc)
             return

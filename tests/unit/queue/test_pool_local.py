@@ -1,0 +1,63 @@
+"""The uploader pool into a local folder (local mode): dated folders, latest.jpg, metrics."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY, generate_latest
+
+from camops_workers.queue.durable import DurableQueue
+from camops_workers.queue.uploader import UploaderPool
+from camops_workers.storage.base import PermanentStorageError
+from camops_workers.storage.local import LocalStore
+from tests.unit.queue.captures import capture
+
+
+def test_drain_into_folders_with_latest_and_metrics(tmp_path: Path) -> None:
+    queue = DurableQueue(tmp_path / "queue")
+    store = LocalStore(tmp_path / "data")
+    items = [capture("porch", i, 3000, latest=True) for i in range(12)]
+    for item in items:
+        queue.put(item)
+    stats = UploaderPool(queue, store, workers=3, idle_s=0.02).drain(max_seconds=30)
+    assert (stats.depth, stats.uploaded) == (0, 12)
+    for item in items:
+        assert item.data is not None
+        assert (store.root / item.key).read_bytes() == item.data  # real dated folders
+    newest = items[-1].data
+    assert newest is not None
+    assert hashlib.sha256((store.root / "q/porch/latest.jpg").read_bytes()).digest() == hashlib.sha256(newest).digest()
+    text = generate_latest(REGISTRY).decode()
+    for family in (
+        "camops_queue_depth",
+        "camops_queue_bytes",
+        "camops_queue_oldest_age_seconds",
+        "camops_uploads_total",
+        "camops_upload_seconds_bucket",
+        "camops_upload_bytes_total",
+        "camops_storage_breaker_state",
+    ):
+        assert family in text
+    assert f'camops_queue_depth{{queue="{queue.name}"}} 0.0' in text
+    ok = REGISTRY.get_sample_value("camops_uploads_total", {"camera": "porch", "result": "ok", "reason": "ok"})
+    assert ok is not None
+    assert ok >= 12
+    queue.close()
+
+
+def test_store_refusing_everything_parks_items_once(tmp_path: Path) -> None:
+    queue = DurableQueue(tmp_path / "queue")
+    for i in range(3):
+        queue.put(capture("shed", i))
+    store = LocalStore(tmp_path / "absent", create=False)  # missing and not creatable: permanent
+    pool = UploaderPool(queue, store, workers=2, idle_s=0.02)
+    stats = pool.drain(max_seconds=10)
+    assert (stats.depth, stats.failed, stats.pending) == (3, 3, 0)
+    assert pool.last_error is not None
+    assert "does not exist" in pool.last_error
+    assert [attempts for _, _, attempts, _ in queue.failed_items()] == [1, 1, 1]
+    with pytest.raises(PermanentStorageError, match="not allowed"):
+        store.ensure_bucket()
+    queue.close()
