@@ -141,7 +141,9 @@ class LocalRunner:
             with self._lock:
                 self._views[name] = replace(self._views[name], state="failed", last_error=redact(exc), exit_code=1)
             return
-        final = self._drain(planned.config)
+        with self._lock:
+            storage_up = self._views[name].storage_state == "closed"
+        final = self._drain(planned.config, upload=storage_up)
         with self._lock:
             view = self._views[name]
             if final is not None:
@@ -155,15 +157,19 @@ class LocalRunner:
                 )
             self._views[name] = replace(view, state="stopped" if code == 0 else "failed", exit_code=code)
 
-    def _drain(self, config: WorkerConfig) -> QueueStats | None:
-        """Upload what the worker left in its queue (its last segment, usually), for at most ``drain_s``."""
+    def _drain(self, config: WorkerConfig, *, upload: bool) -> QueueStats | None:
+        """Upload what the worker left in its queue (its last segment, usually), for at most ``drain_s``.
+
+        Skipped (``upload`` false) while the store is known to be down: stopping should not
+        wait for an outage; the items stay queued for the next run.
+        """
         from camops_workers.queue.durable import DurableQueue, QueueLimits
         from camops_workers.queue.uploader import UploaderPool
         from camops_workers.storage.factory import open_store
 
         queue = DurableQueue(config.queue.directory, QueueLimits.from_config(config.queue))
         try:
-            if queue.stats().pending and self.drain_s > 0:
+            if upload and queue.stats().pending and self.drain_s > 0:
                 pool = UploaderPool(queue, open_store(config.storage), workers=config.queue.uploaders)
                 pool.drain(max_seconds=self.drain_s)
             return queue.stats()
