@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from prometheus_client import REGISTRY
 
 from camops_workers.analysis.listener import AnalysisListener
 from camops_workers.contract import AnalysisConfig, CredentialRef, SourceConfig, StorageConfig, WorkerConfig
@@ -80,6 +81,8 @@ def test_answers_are_stored_beside_the_snapshots_they_describe(
 def test_a_hanging_endpoint_never_blocks_capture(inference_server: InferenceServer) -> None:
     """Every request hangs: capture goes on, two requests stay in flight, the buffer keeps the newest, the rest drop."""
     inference_server.hang_every = 1
+    labels = {"camera": "door", "reason": "buffer_full"}
+    dropped_before = REGISTRY.get_sample_value("camops_analysis_dropped_frames_total", labels) or 0.0
     listener = _listener(inference_server, None, max_in_flight=2, buffer_size=5, timeout_s=30)
     frame = jpeg()
     call_times = []
@@ -91,9 +94,13 @@ def test_a_hanging_endpoint_never_blocks_capture(inference_server: InferenceServ
             if i < 2:  # both senders take a frame and hang; everything after stays with the buffer
                 assert wait_until(lambda: inference_server.concurrent == len(call_times))
         stats = listener.stats()
+        in_flight_gauge = REGISTRY.get_sample_value("camops_analysis_in_flight", {"camera": "door"})
     finally:
         inference_server.stop()
         listener.close()
+    assert in_flight_gauge == 2
+    dropped_after = REGISTRY.get_sample_value("camops_analysis_dropped_frames_total", labels) or 0.0
+    assert dropped_after - dropped_before == 53
     assert stats.in_flight == 2
     assert stats.buffered == 5
     assert stats.dropped == {"buffer_full": 53}

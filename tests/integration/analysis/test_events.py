@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from cloudevents.core.formats.json import JSONFormat
+from prometheus_client import REGISTRY
 
 from camops_workers.contract import (
     AnalysisConfig,
@@ -100,6 +101,8 @@ def test_a_webhook_outage_keeps_the_newest_events_in_order_and_counts_the_rest(
     webhook_receiver: WebhookReceiver,
 ) -> None:
     webhook_receiver.stop()
+    labels = {"camera": "door", "sink": "webhook", "reason": "outbox_full"}
+    dropped_before = REGISTRY.get_sample_value("camops_events_dropped_total", labels) or 0.0
     publisher = EventPublisher.from_config(
         "door", "site-a", EventsConfig(outbox_size=5, webhook=WebhookSinkConfig(url=webhook_receiver.url))
     )
@@ -116,6 +119,8 @@ def test_a_webhook_outage_keeps_the_newest_events_in_order_and_counts_the_rest(
     assert stats.published == len(events)
     assert stats.published + sum(stats.dropped.values()) == 20, "every event delivered or counted"
     assert stats.dropped["outbox_full"] >= 20 - 5 - 1
+    dropped_metric = (REGISTRY.get_sample_value("camops_events_dropped_total", labels) or 0.0) - dropped_before
+    assert dropped_metric == stats.dropped["outbox_full"]
     sequences = [_sequence(e.attributes) for e in events]
     assert sequences == sorted(sequences)
     assert sequences[-5:] == list(range(16, 21)), "the newest events survive the outage"
