@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from camops_workers.contract import QueueConfig
 from camops_workers.items import Capture, ItemKind
 from camops_workers.queue.durable import (
     DurableQueue,
@@ -65,23 +67,44 @@ def test_put_is_on_disk_with_checksum_and_survives_reopen(tmp_path: Path) -> Non
     again.close()
 
 
-def test_put_moves_a_finished_file_in(queue: DurableQueue, tmp_path: Path) -> None:
+def segment_capture(path: Path) -> Capture:
+    return Capture(
+        camera="door",
+        kind=ItemKind.SEGMENT,
+        captured_at=T0,
+        key="q/door/2026-01/01/000000.000.mp4",
+        content_type="video/mp4",
+        path=path,
+    )
+
+
+def test_put_moves_a_finished_file_in_without_copying(queue: DurableQueue, tmp_path: Path) -> None:
     segment = tmp_path / "segment.mp4"
     segment.write_bytes(b"\x00\x00\x00\x18ftypmp42" * 100)
-    queue.put(
-        Capture(
-            camera="door",
-            kind=ItemKind.SEGMENT,
-            captured_at=T0,
-            key="q/door/2026-01/01/000000.000.mp4",
-            content_type="video/mp4",
-            path=segment,
-        )
-    )
+    inode = segment.stat().st_ino
+    queue.put(segment_capture(segment))
     assert not segment.exists()
     item = queue.claim("me", 30)
     assert item is not None
     assert item.size == 1200
+    assert item.path.stat().st_ino == inode
+    assert item.sha256 == hashlib.sha256(b"\x00\x00\x00\x18ftypmp42" * 100).hexdigest()
+
+
+def test_put_copies_a_file_from_another_filesystem(queue: DurableQueue, tmp_path: Path) -> None:
+    other = tmp_path / "other-fs"
+    other.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(other)], check=True)
+    try:
+        segment = other / "segment.mp4"
+        segment.write_bytes(b"segment" * 1000)
+        queue.put(segment_capture(segment))
+        assert not segment.exists()
+        item = queue.claim("me", 30)
+        assert item is not None
+        assert item.path.read_bytes() == b"segment" * 1000
+    finally:
+        subprocess.run(["umount", "-l", str(other)], check=False)
 
 
 def test_drop_oldest_counts_every_drop(queue: DurableQueue) -> None:
@@ -210,3 +233,9 @@ def test_latest_key_is_not_moved_backwards(queue: DurableQueue) -> None:
     queue.note_written("q/door/latest.jpg", old.seq)  # late and older: does not win
     assert queue.newer_written("q/door/latest.jpg", old.seq)
     assert not queue.newer_written("q/door/latest.jpg", new.seq)
+
+
+def test_limits_from_the_worker_contract() -> None:
+    config = QueueConfig(max_bytes=1000, max_items=7, max_age_s=60.0, overflow="rejectNew", min_free_bytes=0)
+    assert QueueLimits.from_config(config) == QueueLimits(1000, 7, 60.0, "rejectNew", 0)
+    assert QueueLimits.from_config(QueueConfig()).overflow == "dropOldest"

@@ -367,35 +367,44 @@ class DurableQueue:
         """The single place payload bytes reach the disk. Returns (locked fd, size, sha256 hex).
 
         The payload ends up at ``payloads/<id>``, fsynced with its folder entry, and the
-        returned descriptor holds an exclusive flock on it until the caller closes it.
+        returned descriptor holds an exclusive flock on it until the caller closes it. A
+        ``capture.path`` on the queue's filesystem is renamed in (no copy); on failure it is
+        given back under its old name.
         """
         tmp = self.payloads / f"{_TMP}{item_id}"
         final = self.payloads / item_id
         digest = hashlib.sha256()
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
+        moved_from = capture.path if capture.path is not None else None
+        fd = _adopt(capture.path, tmp) if capture.path is not None else None
+        if fd is None:
+            moved_from = None
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if moved_from is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
             if capture.data is not None:
-                view = memoryview(capture.data)
-                digest.update(view)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+                digest.update(capture.data)
+                _write_all(fd, capture.data)
+            elif moved_from is not None:
+                while chunk := os.read(fd, _CHUNK):
+                    digest.update(chunk)
             elif capture.path is not None:
                 with open(capture.path, "rb") as src:
                     while chunk := src.read(_CHUNK):
                         digest.update(chunk)
-                        os.write(fd, chunk)
+                        _write_all(fd, chunk)
             os.fsync(fd)
             size = os.fstat(fd).st_size
             os.rename(tmp, final)
             os.fsync(self._payloads_fd)  # the new name is durable too
         except BaseException:
             os.close(fd)
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            with contextlib.suppress(OSError):
-                final.unlink()
+            for leftover in (tmp, final):
+                with contextlib.suppress(OSError):
+                    if moved_from is not None:
+                        os.rename(leftover, moved_from)  # the capture keeps its file
+                    else:
+                        leftover.unlink()
             raise
         return fd, size, digest.hexdigest()
 
@@ -657,6 +666,27 @@ class DurableQueue:
                 self._closed = True
                 self._db.close()
                 os.close(self._payloads_fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _adopt(path: Path, target: Path) -> int | None:
+    """Lock ``path`` and rename it to ``target``; None when they are on different filesystems (copy instead)."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(path, target)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno == errno.EXDEV:
+            return None
+        raise
+    return fd
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -172,8 +172,13 @@ class MinioStore:
 
     def ensure_bucket(self) -> None:
         def run() -> None:
-            if self.client.bucket_exists(self.bucket):
-                return
+            try:
+                if self.client.bucket_exists(self.bucket):
+                    return
+            except (S3Error, InvalidResponseError) as exc:
+                if classify_error(exc).reason == "AccessDenied":
+                    return  # credentials that may put but not look at the bucket: let the uploads tell
+                raise
             if not self.create_bucket:
                 raise PermanentStorageError(f"bucket {self.bucket!r} does not exist and creating it is not allowed")
             try:
