@@ -202,3 +202,21 @@ def test_errors_timeouts_and_tokens(tmp_path: Path, inference_server: InferenceS
     assert {f.headers["x-model"] for f in inference_server.frames} == {"people-v1"}
     assert "query-secret-987" not in (stats.last_error or "")
     assert "tok-123456789" not in (stats.last_error or "")
+
+
+def test_a_missing_token_file_is_said_once(
+    tmp_path: Path, inference_server: InferenceServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = AnalysisConfig(
+        endpoint=inference_server.url, bearer_token=CredentialRef(file=str(tmp_path / "absent" / "token"))
+    )
+    listener = AnalysisListener(camera="door", namespace="site-a", config=config, sink=None)
+    try:
+        for i in range(3):
+            listener.captured(snapshot("door", i, jpeg()))
+        assert wait_until(lambda: listener.stats().requests.get("ok", 0) == 3)
+    finally:
+        listener.close()
+    warnings = [r for r in caplog.records if "analysis_token_missing" in r.getMessage()]
+    assert len(warnings) == 1
+    assert all("authorization" not in f.headers for f in inference_server.frames)

@@ -308,7 +308,14 @@ class AnalysisListener:
             return None
         now = time.monotonic()
         if now - self._token_read_at >= _TOKEN_TTL_S:  # re-read so a rotated Secret is picked up
-            self._token = ref.read()
+            token = ref.read()
+            if token is None and (self._token is not None or self._token_read_at < 0):
+                log.warning(
+                    "camera=%s event=analysis_token_missing where=%s: requests go without Authorization",
+                    self.camera,
+                    ref.file or f"${ref.env}",
+                )
+            self._token = token
             self._token_read_at = now
         return self._token
 
