@@ -19,13 +19,14 @@ def build_listeners(config: WorkerConfig, sink: CaptureSink | None = None) -> li
     Threads start here; call ``close_listeners`` on shutdown.
     """
     listeners: list[CaptureListener] = []
-    publisher = None
+    publisher = None  # first in the list: a snapshot's event is offered before its analysis can answer
     if config.events is not None and (config.events.webhook is not None or config.events.nats is not None):
         from camops_workers.events.publisher import EventPublisher
 
         publisher = EventPublisher.from_config(
             config.camera, config.namespace, config.events, queue_dropped=_queue_dropped(sink)
         )
+        listeners.append(publisher)
     if config.analysis is not None:
         from camops_workers.analysis.listener import AnalysisListener
 
@@ -38,8 +39,6 @@ def build_listeners(config: WorkerConfig, sink: CaptureSink | None = None) -> li
                 on_result=publisher.analysis_result if publisher is not None else None,
             )
         )
-    if publisher is not None:
-        listeners.append(publisher)
     return listeners
 
 
@@ -62,8 +61,8 @@ def listener_status(listeners: Iterable[CaptureListener]) -> dict[str, Any]:
 
 
 def close_listeners(listeners: Iterable[CaptureListener], timeout: float = 5.0) -> None:
-    """Stop each listener's threads (analysis first, so its last answers still reach the event outboxes)."""
-    for listener in listeners:
+    """Stop each listener's threads, last built first (analysis before events: its last answers get published)."""
+    for listener in reversed(list(listeners)):
         close = getattr(listener, "close", None)
         if callable(close):
             close(timeout)

@@ -80,7 +80,7 @@ def test_the_rendered_contract_builds_both_listeners() -> None:
     config = WorkerConfig.model_validate(_rendered()[0])
     listeners = build_listeners(config)
     try:
-        assert [type(listener).__name__ for listener in listeners] == ["AnalysisListener", "EventPublisher"]
+        assert [type(listener).__name__ for listener in listeners] == ["EventPublisher", "AnalysisListener"]
     finally:
         close_listeners(listeners, timeout=0.5)
 
