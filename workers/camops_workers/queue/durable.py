@@ -103,10 +103,15 @@ _TMP = ".tmp-"
 _CHUNK = 1024 * 1024
 _WAL_CHECKPOINT_PAGES = 256
 _WAL_SIZE_LIMIT = 1024 * 1024
-_READY_SQL = (
-    "SELECT seq, id, camera, kind, captured_at, key, also_keys, size, sha256, content_type, metadata, attempts, "
-    "last_error FROM items WHERE state = 'pending' AND next_attempt_at <= ? AND lease_expires_at <= ? "
-    "ORDER BY seq LIMIT 1"
+_ANY_READY_SQL = (
+    "SELECT 1 FROM items WHERE state = 'pending' AND next_attempt_at <= ? AND lease_expires_at <= ? LIMIT 1"
+)
+_CLAIM_SQL = (
+    "UPDATE items SET lease_holder = ?, lease_token = ?, lease_expires_at = ? "
+    "WHERE seq = (SELECT seq FROM items WHERE state = 'pending' AND next_attempt_at <= ? AND lease_expires_at <= ? "
+    "ORDER BY seq LIMIT 1) "
+    "RETURNING seq, id, camera, kind, captured_at, key, also_keys, size, sha256, content_type, metadata, attempts, "
+    "last_error"
 )
 
 
@@ -217,6 +222,7 @@ class DurableQueue:
         self._db.execute("PRAGMA busy_timeout=30000")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._sync_full = True
         # keep the WAL small and bounded: it must fit in the space ``min_free_bytes`` keeps free
         self._db.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
         self._db.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
@@ -238,7 +244,9 @@ class DurableQueue:
             if self._closed:
                 raise RuntimeError(f"queue {self.name} is closed")
             db = self._db
-            db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            if durable != self._sync_full:
+                db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._sync_full = durable
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -457,18 +465,13 @@ class DurableQueue:
     def claim(self, holder: str, lease_s: float, now: float | None = None) -> QueueItem | None:
         """Lease the oldest ready item to ``holder`` for ``lease_s`` seconds, or None when nothing is ready."""
         when = time.time() if now is None else now
-        ready_sql = _READY_SQL
-        if not self._read(ready_sql, (when, when)):
-            return None
+        if not self._read(_ANY_READY_SQL, (when, when)):
+            return None  # idle polls never take the write lock
         token = uuid.uuid4().hex
         with self._tx(durable=False) as db:
-            row = db.execute(ready_sql, (when, when)).fetchone()
+            row = db.execute(_CLAIM_SQL, (holder, token, when + lease_s, when, when)).fetchone()
             if row is None:
                 return None
-            db.execute(
-                "UPDATE items SET lease_holder = ?, lease_token = ?, lease_expires_at = ? WHERE seq = ?",
-                (holder, token, when + lease_s, row[0]),
-            )
         seq, item_id, camera, kind, captured, key, also, size, sha, ctype, meta, attempts, last_error = row
         return QueueItem(
             seq=int(seq),
