@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from camops_workers.runtime import WorkerStatus, run_worker
 if TYPE_CHECKING:
     from camops_workers.queue.durable import QueueStats
 
-__all__ = ["LocalRunner", "PolicyView", "view_from_status", "write_secret_files"]
+__all__ = ["LocalRunner", "PolicyView", "QueueBaseline", "view_from_status", "write_secret_files"]
 
 log = logging.getLogger("camops.local")
 
@@ -38,9 +39,18 @@ log = logging.getLogger("camops.local")
 STOP_TIMEOUT_S = 40.0
 
 
-def view_from_status(status: WorkerStatus, previous: CameraView) -> CameraView:
-    """The status line's numbers from one worker status report."""
+@dataclass(frozen=True)
+class QueueBaseline:
+    """The queue's lifetime counters when this run started (they persist across runs)."""
+
+    uploaded: int = 0
+    dropped: int = 0
+
+
+def view_from_status(status: WorkerStatus, previous: CameraView, baseline: QueueBaseline | None = None) -> CameraView:
+    """The status line's numbers from one worker status report; queue counters count this run only."""
     capture, queue = status.capture, status.queue
+    base = baseline or QueueBaseline()
     return replace(
         previous,
         state=capture.source_state,
@@ -49,8 +59,8 @@ def view_from_status(status: WorkerStatus, previous: CameraView) -> CameraView:
         bytes=capture.bytes,
         queue_depth=queue.depth,
         queue_bytes=queue.bytes,
-        uploaded=queue.uploaded,
-        dropped=queue.dropped + queue.expired,
+        uploaded=queue.uploaded - base.uploaded,
+        dropped=queue.dropped + queue.expired - base.dropped,
         failed=queue.failed,
         reconnects=capture.reconnects,
         last_snapshot_at=capture.last_snapshot_at,
@@ -117,10 +127,10 @@ class LocalRunner:
 
     # -- cameras ---------------------------------------------------------------
 
-    def _update(self, name: str) -> Callable[[WorkerStatus], None]:
+    def _update(self, name: str, baseline: QueueBaseline) -> Callable[[WorkerStatus], None]:
         def on_status(status: WorkerStatus) -> None:
             with self._lock:
-                self._views[name] = view_from_status(status, self._views[name])
+                self._views[name] = view_from_status(status, self._views[name], baseline)
 
         return on_status
 
@@ -128,12 +138,16 @@ class LocalRunner:
         if planned.config is None:
             return
         name = planned.name
+        baseline = QueueBaseline()
         try:
+            before = self._queue_stats(planned.config)
+            if before is not None:
+                baseline = QueueBaseline(uploaded=before.uploaded, dropped=before.dropped + before.expired)
             code = run_worker(
                 planned.config,
                 stop,
                 serve_http=False,
-                on_status=self._update(name),
+                on_status=self._update(name, baseline),
                 status_interval_s=self.status_interval_s,
             )
         except Exception as exc:  # one camera's crash must not end the others; it is shown
@@ -151,11 +165,25 @@ class LocalRunner:
                     view,
                     queue_depth=final.depth,
                     queue_bytes=final.bytes,
-                    uploaded=final.uploaded,
-                    dropped=final.dropped + final.expired,
+                    uploaded=final.uploaded - baseline.uploaded,
+                    dropped=final.dropped + final.expired - baseline.dropped,
                     failed=final.failed,
                 )
             self._views[name] = replace(view, state="stopped" if code == 0 else "failed", exit_code=code)
+
+    @staticmethod
+    def _queue_stats(config: WorkerConfig) -> QueueStats | None:
+        """The queue's counters before the worker opens it (None when it cannot be read: the worker will say why)."""
+        from camops_workers.queue.durable import DurableQueue, QueueLimits
+
+        try:
+            queue = DurableQueue(config.queue.directory, QueueLimits.from_config(config.queue))
+        except Exception:  # noqa: BLE001 - the worker opens the same queue next and reports the problem
+            return None
+        try:
+            return queue.stats()
+        finally:
+            queue.close()
 
     def _drain(self, config: WorkerConfig, *, upload: bool) -> QueueStats | None:
         """Upload what the worker left in its queue (its last segment, usually), for at most ``drain_s``.
@@ -213,15 +241,9 @@ class LocalRunner:
         self.stop_event.set()
         for stop in self._stops:
             stop.set()
-        deadline = threading.Event()
-        timer = threading.Timer(timeout_s, deadline.set)
-        timer.start()
-        try:
-            for thread in self._threads:
-                while thread.is_alive() and not deadline.is_set():
-                    thread.join(timeout=0.1)
-        finally:
-            timer.cancel()
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         return [t.name.removeprefix("camera-") for t in self._threads if t.is_alive()]
 
     def cleanup(self) -> None:
