@@ -131,7 +131,7 @@ def main(args: argparse.Namespace) -> int:
             return 2
         from camops_operator.local.demo import run_demo
 
-        return run_demo(target, seconds=args.seconds, verbose=args.verbose, out=sys.stdout)
+        return run_demo(target, seconds=args.seconds, verbose=args.verbose, out=sys.stdout, err=err)
     plan = _plan(args, target, err)
     if isinstance(plan, int):
         return plan

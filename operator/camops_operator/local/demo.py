@@ -24,7 +24,7 @@ import yaml
 
 from camops_operator.local.manifests import parse_manifests
 from camops_operator.local.media import ClipSpec, ensure_clip
-from camops_operator.local.plan import STATE_DIR, LocalTarget, PlannedCamera, plan_cameras
+from camops_operator.local.plan import STATE_DIR, LocalTarget, PlanError, PlannedCamera, plan_cameras
 from camops_operator.local.session import configure_logging, run_session
 from camops_operator.local.snapshot_server import SnapshotCamera
 from camops_workers.redact import redact
@@ -106,12 +106,10 @@ def print_stats(planned: Sequence[PlannedCamera], out: TextIO, now: datetime) ->
     return True
 
 
-def run_demo(target: LocalTarget, *, seconds: float | None, verbose: bool, out: TextIO) -> int:
+def run_demo(target: LocalTarget, *, seconds: float | None, verbose: bool, out: TextIO, err: TextIO) -> int:
     """Generate the media, start the HTTP camera, run the three cameras, then print the stats."""
-    import sys
-
     state = target.data_dir / STATE_DIR
-    log_path = configure_logging(target.data_dir, verbose=verbose, err=sys.stderr)
+    log_path = configure_logging(target.data_dir, verbose=verbose, err=err)
     spec = ClipSpec()
     if not (state / "cache" / spec.file_name()).exists():
         out.write("camops demo: generating the synthetic camera's H.264 clip (once)...\n")
@@ -132,7 +130,12 @@ def run_demo(target: LocalTarget, *, seconds: float | None, verbose: bool, out: 
             encoding="utf-8",
         )
         manifests = parse_manifests([(str(manifest_path), d) for d in docs])
-        planned = plan_cameras(manifests, target, os.environ)
+        try:
+            planned = plan_cameras(manifests, target, os.environ)
+        except PlanError as exc:
+            err.write("camops demo: the demo cameras cannot run here:\n")
+            err.writelines(f"  {problem}\n" for problem in exc.problems)
+            return 2
         out.write(f"camops demo: cameras from {manifest_path}\n")
         result = run_session(planned, manifests.policies, target, seconds=seconds, out=out)
     print_stats(planned, out, datetime.now(UTC))

@@ -40,3 +40,15 @@ def test_cameras_that_cannot_run_here_are_listed(
     err = capsys.readouterr().err
     assert "these cameras cannot run here" in err
     assert "Camera/gate-north: spec.source.via: mediamtx needs the operator's MediaMTX RTSP URL" in err
+
+
+def test_the_demo_against_s3_without_credentials_says_what_to_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CAMOPS_STORAGE_ACCESS_KEY", raising=False)
+    monkeypatch.delenv("CAMOPS_STORAGE_SECRET_KEY", raising=False)
+    args = ["local", "--demo", "--endpoint", "http://127.0.0.1:9", "--data", str(tmp_path / "d"), "--seconds", "1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "Camera/demo-stream: storage at 127.0.0.1:9 needs credentials" in err
+    assert "CAMOPS_STORAGE_ACCESS_KEY and CAMOPS_STORAGE_SECRET_KEY" in err
