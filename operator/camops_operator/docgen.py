@@ -61,9 +61,16 @@ HEADER = (
 )
 
 
+def _text(text: str) -> str:
+    """Escape what Markdown renderers would take for HTML (``<prefix>`` would vanish)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _cell(text: str) -> str:
-    """Make ``text`` safe inside one Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ").strip()
+    """Make ``text`` safe inside one Markdown table cell (backquoted code keeps its characters)."""
+    parts = text.split("`")
+    parts = [part if i % 2 else _text(part) for i, part in enumerate(parts)]
+    return "`".join(parts).replace("|", "\\|").replace("\n", " ").strip()
 
 
 def _code(value: Any) -> str:
@@ -143,7 +150,7 @@ def _section(path: str, node: JSON, lines: list[str]) -> None:
     lines.append(f"### `{path}`")
     lines.append("")
     if node.get("description"):
-        lines.append(str(node["description"]))
+        lines.append(_text(str(node["description"])))
         lines.append("")
     required = set(node.get("required", []))
     lines.append("| Field | Type | Default | Description |")
@@ -166,7 +173,7 @@ def _section(path: str, node: JSON, lines: list[str]) -> None:
     if rules:
         lines.append("Rules checked by the API server (CEL) and by `camops local`, with the message a user sees:")
         lines.append("")
-        lines.extend(f"- {rule['message']}" for rule in rules)
+        lines.extend(f"- {_text(rule['message'])}" for rule in rules)
         lines.append("")
     for child_path, child in nested:
         _section(child_path, child, lines)

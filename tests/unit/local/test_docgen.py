@@ -1,5 +1,6 @@
 """docs/reference.md is generated from the models, documents every field, and is committed fresh."""
 
+import html
 import json
 import re
 from pathlib import Path
@@ -52,7 +53,8 @@ def test_every_field_is_documented_with_type_default_and_description(
     field, type_, default, description = cells
     assert field == f"`{name}`"
     assert type_
-    assert description.startswith(schema.get("description", "").replace("|", "\\|"))
+    shown = html.unescape(description.replace("\\|", "|"))  # as a Markdown renderer shows it
+    assert shown.startswith(schema.get("description", ""))
     if "default" in schema and not isinstance(schema["default"], dict):
         expected = json.dumps(schema["default"]) if not isinstance(schema["default"], str) else schema["default"]
         assert default == (f"`{expected}`" if expected else '`""`')
