@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,7 @@ from camops_workers.storage.base import ObjectStore
 from camops_workers.storage.factory import open_store
 from tests.integration.queue.bucket import assert_bucket_holds
 from tests.servers.s3 import S3Server, s3_storage_config
-from tests.unit.queue.captures import capture, fill
+from tests.unit.queue.captures import T0, capture, fill
 
 pytestmark = pytest.mark.slow
 
@@ -229,8 +231,12 @@ def test_volume_filled_by_someone_else_fails_the_put_cleanly(small_fs: Path) -> 
 
 
 def test_drain_command_exits_zero_when_empty(s3_server: S3Server, bucket: str, tmp_path: Path) -> None:
-    queue = DurableQueue(tmp_path / "q")
+    queue = DurableQueue(tmp_path / "q", QueueLimits(10**9, 10**6, 60 * 86400.0, "dropOldest", min_free_bytes=0))
     batch = fill(queue, "porch", 20)
+    old = capture("porch", 0, 100, when=T0 - timedelta(days=30))  # older than the default 7 days
+    queue.put(old)
+    assert old.data is not None
+    batch.expected[old.key] = hashlib.sha256(old.data).hexdigest()
     queue.close()
     env = {
         "CAMOPS_STORAGE_ENDPOINT": f"http://{s3_server.endpoint}",

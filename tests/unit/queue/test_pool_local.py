@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY, generate_latest
 
-from camops_workers.queue.durable import DurableQueue
+from camops_workers.queue.durable import DurableQueue, QueueLimits
 from camops_workers.queue.uploader import UploaderPool
 from camops_workers.storage.base import PermanentStorageError
 from camops_workers.storage.local import LocalStore
-from tests.unit.queue.captures import capture
+from tests.unit.queue.captures import T0, capture
 
 
 def test_drain_into_folders_with_latest_and_metrics(tmp_path: Path) -> None:
@@ -61,3 +63,16 @@ def test_store_refusing_everything_parks_items_once(tmp_path: Path) -> None:
     with pytest.raises(PermanentStorageError, match="not allowed"):
         store.ensure_bucket()
     queue.close()
+
+
+def test_pool_expires_items_past_max_age_when_it_starts(tmp_path: Path) -> None:
+    keep_all = QueueLimits(10**9, 10**6, 90 * 86400.0, "dropOldest", min_free_bytes=0)
+    queue = DurableQueue(tmp_path / "queue", keep_all)
+    queue.put(capture("gate", 0, 100, when=T0 - timedelta(days=30)))
+    queue.put(capture("gate", 1, 100))
+    queue.close()
+    week = DurableQueue(tmp_path / "queue", replace(keep_all, max_age_s=7 * 86400.0))
+    stats = UploaderPool(week, LocalStore(tmp_path / "data"), workers=1, idle_s=0.02).drain(max_seconds=10)
+    assert (stats.depth, stats.uploaded, stats.expired) == (0, 1, 1)
+    assert [o.key for o in LocalStore(tmp_path / "data").list_objects("")] == [capture("gate", 1).key]
+    week.close()

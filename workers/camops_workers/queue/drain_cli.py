@@ -25,6 +25,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from camops_workers.contract import CredentialRef, StorageConfig, load_config
@@ -63,6 +64,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=3, help="parallel uploads (default 3)")
     parser.add_argument("--lease", default="60s", help="how long a claimed item stays ours without renewal (60s)")
     parser.add_argument("--max-seconds", type=float, default=None, help="stop after this long even if items remain")
+    parser.add_argument(
+        "--max-age",
+        default=None,
+        help="expire (and count) items captured longer ago than this, e.g. 7d (default: the contract's, else never)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -130,12 +136,16 @@ def main(args: argparse.Namespace) -> int:
     try:
         storage = storage_from(args, os.environ)
         lease_s = parse_duration(args.lease)
-        limits = None
+        # Without a contract the drain knows nothing of the camera's bounds: it expires nothing
+        # unless told (--max-age), so it can never throw away what the worker would have kept.
+        limits = QueueLimits(max_bytes=2**62, max_items=2**62, max_age_s=0.0, overflow="dropOldest")
         directory = args.queue
         if args.config:
             contract = load_config(args.config)
             limits = QueueLimits.from_config(contract.queue)
             directory = directory or contract.queue.directory
+        if args.max_age:
+            limits = replace(limits, max_age_s=parse_duration(args.max_age))
         if not directory:
             raise ValueError("no queue given: pass --queue DIR (or --config FILE)")
         if not (Path(directory) / "queue.db").exists():

@@ -116,6 +116,10 @@ class UploaderPool:
         """Start the upload threads and the lease keeper (no-op when running)."""
         if self.running:
             return
+        try:
+            self.queue.expire()  # nothing past its max age gets uploaded after a long outage
+        except Exception as exc:  # noqa: BLE001 - the keeper tries again; said in the log
+            log.warning("event=queue_expire_error queue=%s error=%s", self.queue.name, redact(exc))
         self._stop.clear()
         self._threads = [
             threading.Thread(target=self._run, name=f"camops-upload-{i}", daemon=True) for i in range(self.workers)
@@ -280,18 +284,23 @@ class UploaderPool:
     def _keeper(self) -> None:
         """Renew in-flight leases every third of ``lease_s``; expire old items every ``housekeeping_s``."""
         renew_every = max(0.05, self.lease_s / 3.0)
-        next_housekeeping = time.monotonic() + self.housekeeping_s
-        while not self._stop.wait(renew_every):
-            with self._lock:
-                held = list(self._inflight.values())
+        now = time.monotonic()
+        next_renew, next_housekeeping = now + renew_every, now + self.housekeeping_s
+        while not self._stop.is_set():
             try:
-                if held:
-                    self.queue.renew(held, self.lease_s)
-                if time.monotonic() >= next_housekeeping:
-                    next_housekeeping = time.monotonic() + self.housekeeping_s
+                now = time.monotonic()
+                if now >= next_housekeeping:
+                    next_housekeeping = now + self.housekeeping_s
                     self.queue.expire()
+                if now >= next_renew:
+                    next_renew = now + renew_every
+                    with self._lock:
+                        held = list(self._inflight.values())
+                    if held:
+                        self.queue.renew(held, self.lease_s)
             except Exception as exc:  # noqa: BLE001 - the keeper must keep renewing; said in the log
                 log.warning("event=lease_keeper_error queue=%s error=%s", self.queue.name, redact(exc))
+            self._stop.wait(max(0.01, min(next_renew, next_housekeeping) - time.monotonic()))
 
     def _breaker_changed(self, old: BreakerState, new: BreakerState, detail: str) -> None:
         metrics.set_breaker_state(self.queue.name, new)
