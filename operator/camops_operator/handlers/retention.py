@@ -130,6 +130,8 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, reason: str,
     )
     if changes is not None:
         patch.setdefault("status", {}).update(changes)
+    if applied.result is not k8s.ApplyResult.UNCHANGED:
+        kopf.event(body, type="Normal", reason="CronJobApplied", message=f"{message} ({applied.result.value})")
     log.info(
         "retentionpolicy %s/%s: CronJob %s %s (%s)",
         policy.metadata.namespace,
