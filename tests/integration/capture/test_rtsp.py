@@ -126,11 +126,16 @@ def test_unreachable_camera_backs_off_exponentially_with_bounded_logs(
     worker = CaptureWorker(config, ListSink(), [listener], rand=lambda: 0.5)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
+    started = time.monotonic()
     thread.start()
-    time.sleep(7.5)  # attempts at about 0, 1, 3 and 7 s
+    deadline = started + 20
+    while worker.state().source_errors < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    elapsed = time.monotonic() - started
     stop.set()
     thread.join(10)
     assert not thread.is_alive()
+    assert elapsed >= 7.0  # the fourth attempt waited 1 + 2 + 4 s
 
     failures = [r.getMessage() for r in caplog.records if "source failed" in r.getMessage()]
     retries = [float(m.split("retry_in=")[1].split("s")[0]) for m in failures]

@@ -70,7 +70,7 @@ def test_stay_synced_only_when_next_snapshot_precedes_next_keyframe() -> None:
 @pytest.mark.parametrize(
     ("mode", "interval", "recording", "expected"),
     [
-        ("auto", 10.0, False, SessionKind.PERSISTENT),
+        ("auto", 2.0, False, SessionKind.PERSISTENT),
         ("auto", DEFAULT_SESSION_CROSSOVER_S + 1, False, SessionKind.PER_SNAPSHOT),
         ("auto", 600.0, True, SessionKind.PERSISTENT),
         ("per_snapshot", 1.0, False, SessionKind.PER_SNAPSHOT),

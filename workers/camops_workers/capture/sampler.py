@@ -33,10 +33,13 @@ __all__ = [
     "update_gop",
 ]
 
-#: Snapshot interval above which a session opened per snapshot costs less CPU than a
-#: persistent one (nothing recorded). Measured by ``bench/capture.py`` (``session_crossover_s``)
-#: on a 1080p H.264 RTSP stream with a 2 s GOP.
-DEFAULT_SESSION_CROSSOVER_S = 20.0
+#: Snapshot interval above which a session opened per snapshot beats a persistent one (nothing
+#: recorded). Measured by ``bench/capture.py`` (``session_crossover_s``) on a 1080p H.264 RTSP stream
+#: with a 2 s GOP: a persistent session demuxes for ~9 ms CPU/s, a gated snapshot costs ~10 ms, a
+#: session per snapshot ~23 ms (the open skips stream analysis), so CPU alone crosses over at ~1.5 s;
+#: the session must also fit in the interval (~0.25 s handshake + up to one GOP waiting for a
+#: keyframe), which puts the figure at ~2.2 s. Rounded up.
+DEFAULT_SESSION_CROSSOVER_S = 2.5
 
 
 class GateMode(StrEnum):

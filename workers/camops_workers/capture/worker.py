@@ -136,6 +136,9 @@ class CaptureWorker:
     # -- entry -------------------------------------------------------------------------------
 
     def session_kind(self) -> SessionKind:
+        """Persistent or per snapshot (``sampler.choose_session``); a looped file is always persistent."""
+        if self.config.source.url.startswith("file://"):
+            return SessionKind.PERSISTENT
         kwargs: dict[str, Any] = {}
         if self._crossover is not None:
             kwargs["crossover_s"] = self._crossover
