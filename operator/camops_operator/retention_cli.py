@@ -462,6 +462,17 @@ def _run_policy(args: argparse.Namespace) -> int:
     _print(report, args)
     finished = datetime.now(UTC) if args.now is None else now
     ok = report.ok
+    log.info(
+        "retention policy=%s/%s cameras=%d deleted=%d bytes_freed=%d archived=%d errors=%d dry_run=%s",
+        namespace,
+        name,
+        len(report.cameras),
+        report.deleted,
+        report.bytes_freed,
+        report.archived,
+        len(report.all_errors),
+        dry_run,
+    )
     status = policy_status(
         target.previous,
         started=now,
