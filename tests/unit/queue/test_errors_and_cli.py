@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 import urllib3
 from minio.error import InvalidResponseError, S3Error, ServerError
 
+from camops_workers.queue import cli as queue_cli
 from camops_workers.queue import drain_cli
-from camops_workers.queue.durable import QueueStats
+from camops_workers.queue.durable import DurableQueue, QueueStats
 from camops_workers.storage.factory import split_endpoint
 from camops_workers.storage.s3 import classify_error
+from tests.unit.queue.captures import capture
 
 NO_POOL = cast(Any, None)  # the errors only carry the pool for their message
 
@@ -103,3 +106,24 @@ def test_progress_line_says_why_it_is_stuck() -> None:
     assert line.startswith("drain: pending=10 failed=2 bytes=2.0 KiB uploaded=30 dropped=1 expired=0 storage=open")
     assert "token=***" in line
     assert "last_error" not in drain_cli.progress_line(stats, "closed", "old")
+
+
+def test_queue_stats_text_and_retry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    queue = DurableQueue(tmp_path / "q")
+    queue.put(capture("door", 1, 1500))
+    queue.put(capture("door", 2, 500))
+    item = queue.claim("me", 30)
+    assert item is not None
+    queue.park(item, "AccessDenied: Access Denied")
+    queue.close()
+    parser = argparse.ArgumentParser()
+    queue_cli.configure(parser)
+    assert queue_cli.main(parser.parse_args(["stats", "--queue", str(tmp_path / "q")])) == 0
+    out = capsys.readouterr().out
+    assert "depth       2" in out
+    assert "failed      1" in out
+    assert "bytes       2000 (2.0 KiB)" in out
+    assert f"failed      {item.key} (id {item.id}, attempts 1): AccessDenied: Access Denied" in out
+    assert queue_cli.main(parser.parse_args(["retry", "--queue", str(tmp_path / "q")])) == 0
+    assert "re-armed 1 failed items" in capsys.readouterr().out
+    assert queue_cli.main(parser.parse_args(["stats", "--queue", str(tmp_path / "nothing")])) == 2

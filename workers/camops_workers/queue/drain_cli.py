@@ -24,6 +24,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -69,6 +70,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="expire (and count) items captured longer ago than this, e.g. 7d (default: the contract's, else never)",
     )
+    parser.add_argument("--progress-every", type=float, default=5.0, help="seconds between progress lines (5)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -160,9 +162,14 @@ def main(args: argparse.Namespace) -> int:
     pool = UploaderPool(queue, store, workers=args.workers, lease_s=lease_s)
     print(f"drain: queue {queue.name} -> {store.description}", flush=True)
 
+    last_line = [-1e18]
+
     def progress(stats: QueueStats) -> None:
-        if not args.quiet:
-            print(progress_line(stats, pool.breaker_state, pool.last_error), flush=True)
+        now = time.monotonic()
+        if args.quiet or (now - last_line[0] < args.progress_every and stats.pending):
+            return
+        last_line[0] = now
+        print(progress_line(stats, pool.breaker_state, pool.last_error), flush=True)
 
     try:
         stats = pool.drain(max_seconds=args.max_seconds, progress=progress)

@@ -172,6 +172,7 @@ class UploaderPool:
             try:
                 worked = self._step()
             except Exception as exc:  # a worker thread must outlive one bad item; said and counted
+                self._breaker.release()  # a probe that died must not leave the breaker half-open for good
                 self.last_error = redact(exc)
                 folded = self._error_log(time.monotonic())
                 if folded is not None:
