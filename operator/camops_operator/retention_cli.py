@@ -37,13 +37,14 @@ from camops_workers.retention.lister import discover_scopes
 from camops_workers.retention.options import add_storage_arguments, credential_refs, storage_config
 from camops_workers.retention.planner import CameraScope, RetentionRules
 from camops_workers.retention.stats_cli import parse_now
-from camops_workers.storage.base import ObjectStore, StorageError
+from camops_workers.storage.base import ObjectStore, StorageError, TransientStorageError
 from camops_workers.storage.keys import Layout
 from camops_workers.units import format_bytes, parse_duration, parse_quantity
 
 __all__ = [
     "LAST_RUN_CONDITION",
     "BadInputError",
+    "UnavailableError",
     "configure",
     "main",
     "policy_status",
@@ -60,6 +61,10 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 class BadInputError(Exception):
     """The command cannot start: the message says what to fix. Nothing was deleted."""
+
+
+class UnavailableError(Exception):
+    """Storage or the Kubernetes API cannot be reached right now (retry later). Nothing was deleted."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +93,9 @@ def main(args: argparse.Namespace) -> int:
     except BadInputError as exc:
         print(f"camops retention: {redact(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except UnavailableError as exc:
+        print(f"camops retention: {redact(exc)}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 # -- standalone ------------------------------------------------------------------------------
@@ -127,6 +135,8 @@ def _open(config: StorageConfig, what: str) -> ObjectStore:
     try:
         store = open_store(config)
         store.ensure_bucket()
+    except TransientStorageError as exc:
+        raise UnavailableError(f"{what}: {exc}") from None
     except StorageError as exc:
         raise BadInputError(f"{what}: {exc}") from None
     return store
@@ -154,6 +164,8 @@ def _run_standalone(args: argparse.Namespace) -> int:
     archive = _open(archive_config, "archive") if archive_config is not None else None
     try:
         scopes = discover_scopes(store, config.prefix, Layout(args.layout), args.camera)
+    except TransientStorageError as exc:
+        raise UnavailableError(f"listing {store.description}: {exc}") from None
     except StorageError as exc:
         raise BadInputError(f"listing {store.description}: {exc}") from None
     except ValueError as exc:
@@ -278,13 +290,19 @@ def _kube_errors() -> tuple[type[BaseException], ...]:
     return (ApiException, ConfigException, urllib3.exceptions.HTTPError, OSError)
 
 
-def _api_problem(exc: BaseException, what: str) -> BadInputError:
+def _api_problem(exc: BaseException, what: str) -> BadInputError | UnavailableError:
+    """Sort a Kubernetes API failure: missing or forbidden is bad input; unreachable or 5xx is not."""
     status = getattr(exc, "status", None)
     if status == 404:
         return BadInputError(f"{what}: not found")
     if status in {401, 403}:
         return BadInputError(f"{what}: no permission ({status}); the job's service account needs it")
-    return BadInputError(f"{what}: {redact(getattr(exc, 'reason', None) or exc)}")
+    detail = redact(getattr(exc, "reason", None) or exc)
+    if isinstance(status, int) and 400 <= status < 500:
+        return BadInputError(f"{what}: {status} {detail}")
+    if type(exc).__name__ == "ConfigException":
+        return BadInputError(f"{what}: no Kubernetes configuration ({detail})")
+    return UnavailableError(f"{what}: {detail}")
 
 
 @dataclass
@@ -415,7 +433,7 @@ def _run_groups(
             if policy.spec.archive is not None:
                 archive_config = group.config.model_copy(update={"bucket": policy.spec.archive.bucket})
                 archive = _open(archive_config, f"archive bucket {policy.spec.archive.bucket}")
-        except BadInputError as exc:
+        except (BadInputError, UnavailableError) as exc:
             errors.append(f"{', '.join(s.camera for s in group.scopes)}: {exc}")
             continue
         report = _merge(report, run_retention(store, group.scopes, rules, now, archive=archive, dry_run=dry_run))
@@ -451,7 +469,9 @@ def _run_policy(args: argparse.Namespace) -> int:
     try:
         items = kube.list_cameras(namespace)
     except _kube_errors() as exc:
-        return target.fail(str(_api_problem(exc, f"Cameras in {namespace}")), "CamerasUnreadable")
+        problem = _api_problem(exc, f"Cameras in {namespace}")
+        code = target.fail(str(problem), "CamerasUnreadable")
+        return EXIT_FAILED if isinstance(problem, UnavailableError) else code
     cameras, errors = _selected_cameras(policy, items)
     if not cameras and not errors:
         return target.fail(f"the selector matches no Camera in {namespace}", "NoCamerasSelected")

@@ -14,13 +14,14 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from camops_operator.cli import main as camops
 from camops_workers.storage.keys import key_time
 from tests.integration.retention.conftest import ARCHIVE, CAMERAS, PREFIX, Seeded, camera_objects, seeded_moto
-from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
+from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server
 
 pytestmark = pytest.mark.slow
 
@@ -236,3 +237,26 @@ def test_no_permission_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> N
         assert SECRET_KEY not in err
         assert camops(["stats", *common]) == 2
         assert "InvalidAccessKeyId" in capsys.readouterr().err
+
+
+def test_storage_down_exits_1_and_the_next_run_deletes(s3_server: S3Server, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    client: Any = s3_server.client()
+    client.make_bucket("flaky")
+    now = datetime.now(UTC) + timedelta(days=41)
+    objects = dict(list(camera_objects(now, "door", prefix="").items())[::40])  # 50 over 40 days
+    for key, size in objects.items():
+        client.put_object("flaky", key, io.BytesIO(b"x" * size), size)
+    args = ["retention", "--bucket", "flaky", "--endpoint", s3_server.endpoint, "--insecure", "--max-age", "7d"]
+    args += ["--now", now.isoformat()]
+    s3_server.stop()
+    assert camops(args) == 1
+    assert "flaky" in capsys.readouterr().err
+    s3_server.start()
+    assert camops([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    old = {k for k in objects if (t := key_time(k)) is not None and t < now - timedelta(days=7)}
+    assert report["objectsDeleted"] == len(old) > 0
+    left = {o.object_name for o in client.list_objects("flaky", recursive=True)}
+    assert left == set(objects) - old

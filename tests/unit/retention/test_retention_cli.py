@@ -133,3 +133,20 @@ def test_policy_reference_must_be_namespace_slash_name(text: str, capsys: pytest
 
     assert camops(["retention", "--policy", text]) == 2
     assert "NAMESPACE/NAME" in capsys.readouterr().err
+
+
+def test_kubernetes_failures_are_sorted_into_bad_input_and_unavailable() -> None:
+    import urllib3
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config import ConfigException
+
+    from camops_operator.retention_cli import BadInputError, UnavailableError, _api_problem
+
+    assert "not found" in str(_api_problem(ApiException(status=404), "p"))
+    forbidden = _api_problem(ApiException(status=403, reason="Forbidden"), "p")
+    assert isinstance(forbidden, BadInputError)
+    assert "no permission" in str(forbidden)
+    assert isinstance(_api_problem(ConfigException("no config"), "p"), BadInputError)
+    assert isinstance(_api_problem(ApiException(status=503, reason="Unavailable"), "p"), UnavailableError)
+    refused = urllib3.exceptions.ProtocolError("connection refused")
+    assert isinstance(_api_problem(refused, "p"), UnavailableError)
