@@ -114,7 +114,12 @@ class MediaMTXApi:
         """Add the path, or patch it when its managed fields differ: "added", "patched" or "unchanged"."""
         live = current if current is not None else await self.get_path(name)
         if live is None:
-            await self.add_path(name, conf)
+            try:
+                await self.add_path(name, conf)
+            except MediaMTXRejectedError:
+                if await self.patch_path(name, conf):  # added meanwhile (by the drift timer)
+                    return "patched"
+                raise
             return "added"
         if all(live.get(k) == v for k, v in conf.items() if k != "name"):
             return "unchanged"

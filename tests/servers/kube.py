@@ -87,11 +87,40 @@ class CamopsKubeEmulator(kmock.KubernetesEmulator):
         self._last_version += 1
         return str(self._last_version)
 
+    def _lookup(self, request: rendering.Request) -> Any:
+        """The stored object a named request addresses (a dict lookup; KMock scans every object)."""
+        namespace = request.namespace
+        name = request.name
+        if name is None and isinstance(request.data, dict):  # create: the name is in the body
+            meta = request.data.get("metadata", {})
+            namespace, name = namespace or meta.get("namespace"), meta.get("name")
+        if request.resource is None or name is None:
+            return None
+        key = (request.resource, namespace, name)
+        return self.objects[key] if key in self.objects else None  # noqa: SIM401 - a mapping without .get()
+
     def _current(self, request: rendering.Request) -> dict[str, Any] | None:
-        for (resource, namespace, name), obj in self.objects.items():
-            if resource == request.resource and namespace == request.namespace and name == request.name:
-                return None if obj.deleted else copy.deepcopy(obj.raw)
-        return None
+        obj = self._lookup(request)
+        return None if obj is None or obj.deleted else copy.deepcopy(obj.raw)
+
+    async def _serve_fetch(self, request: rendering.Request) -> rendering.Payload:
+        obj = self._lookup(request)
+        if obj is None or obj.deleted:
+            raise kmock.KubernetesObjectNotFoundError()
+        raw: dict[str, Any] = obj.raw
+        return raw
+
+    async def _serve_create(self, request: rendering.Request) -> rendering.Payload:
+        raw: dict[str, Any] = self._lookup(request).last.raw
+        return raw
+
+    async def _serve_update(self, request: rendering.Request) -> rendering.Payload:
+        raw: dict[str, Any] = self._lookup(request).last.raw
+        return raw
+
+    async def _serve_delete(self, request: rendering.Request) -> rendering.Payload:
+        raw: dict[str, Any] = self._lookup(request).last.raw
+        return raw
 
     def _stamp(self, request: rendering.Request) -> None:
         if request.resource is None or not isinstance(request.data, (dict, list)):
@@ -167,6 +196,13 @@ class CamopsKubeEmulator(kmock.KubernetesEmulator):
         except (jsonpatch.JsonPatchTestFailed, jsonpatch.JsonPatchConflict) as exc:
             error = kmock.KubernetesError(status=422, reason="Invalid", message=f"the patch did not apply: {exc}")
             return await self._render_error(error)
+        finally:
+            self._forget(request)
+
+    def _forget(self, request: rendering.Request) -> None:
+        """Drop an answered request from the request log (KMock filters the whole log on every request)."""
+        with contextlib.suppress(ValueError):
+            self._requests.remove(request)
 
 
 def _version(raw: dict[str, Any]) -> int:

@@ -1,0 +1,107 @@
+"""MediaMTX paths: drift repair after a restart, orphans, outages, and RetentionPolicy's recordDeleteAfter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from camops_operator.settings import OperatorSettings
+from tests.integration.operator.harness import Cluster, eventually, running_operator
+from tests.servers.mediamtx import MediaMTXStandIn
+
+pytestmark = pytest.mark.slow
+
+
+def camera(name: str, **mediamtx: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "camops.io/v1alpha1",
+        "kind": "Camera",
+        "metadata": {"name": name, "namespace": "site-a", "labels": {"tier": "gold"}},
+        "spec": {"source": {"url": f"rtsp://10.0.0.7/{name}"}, "mediamtx": {"enabled": True, **mediamtx}},
+    }
+
+
+async def test_wiped_mediamtx_is_repaired_and_orphans_removed_but_foreign_paths_kept(
+    cluster: Cluster, operator_settings: OperatorSettings, mediamtx_server: MediaMTXStandIn
+) -> None:
+    async with running_operator(operator_settings) as metrics:
+        for name in ("c1", "c2", "c3"):
+            await cluster.create(camera(name, record=True))
+        wanted = {"site-a-c1", "site-a-c2", "site-a-c3"}
+        await eventually(lambda: wanted <= set(mediamtx_server.paths), what="3 paths")
+        mediamtx_server.wipe()  # MediaMTX restarted: API changes are gone
+        mediamtx_server.paths["lobby-tv"] = {"name": "lobby-tv", "source": "publisher"}  # from its own config file
+        await eventually(lambda: wanted <= set(mediamtx_server.paths), what="paths re-applied")
+        assert metrics.mediamtx_repairs.labels(action="added")._value.get() >= 3
+        # a path we created whose Camera no longer wants it (renamed) is removed; the foreign one stays
+        await cluster.patch_spec("c3", {"mediamtx": {"enabled": True, "path": "gate-renamed"}})
+        await eventually(lambda: "gate-renamed" in mediamtx_server.paths, what="renamed path")
+        mediamtx_server.paths["site-a-c3"] = {"name": "site-a-c3", "source": "rtsp://10.0.0.7/c3"}
+        await eventually(lambda: "site-a-c3" not in mediamtx_server.paths, what="orphan removed")
+        mediamtx_server.paths["site-a-c1"]["sourceOnDemand"] = True  # edited behind our back
+        await eventually(lambda: mediamtx_server.paths["site-a-c1"]["sourceOnDemand"] is False, what="drift patched")
+    assert mediamtx_server.paths["lobby-tv"] == {"name": "lobby-tv", "source": "publisher"}
+
+
+async def test_unreachable_mediamtx_is_a_condition_not_a_crash_and_recovers(
+    cluster: Cluster, operator_settings: OperatorSettings, mediamtx_server: MediaMTXStandIn
+) -> None:
+    await mediamtx_server.stop()
+    async with running_operator(operator_settings) as metrics:
+        await cluster.create(camera("gate"))
+        cond = await eventually(
+            lambda: (c := cluster.condition("gate", "MediaPathConfigured")) and c["status"] == "False" and c,
+            what="MediaPathConfigured=False",
+        )
+        assert cond["reason"] == "SyncFailed"
+        assert cluster.child("apps/v1/deployments", "gate-worker") is not None  # the rest is still built
+        assert metrics.mediamtx_errors.labels(operation="sync")._value.get() >= 1
+        await mediamtx_server.start()
+        await eventually(lambda: "site-a-gate" in mediamtx_server.paths, timeout=20, what="path after recovery")
+        await eventually(
+            lambda: (c := cluster.condition("gate", "MediaPathConfigured")) and c["status"] == "True",
+            timeout=20,
+            what="MediaPathConfigured=True",
+        )
+
+
+async def test_deletion_is_not_blocked_longer_than_the_timeout(
+    cluster: Cluster, operator_settings: OperatorSettings, mediamtx_server: MediaMTXStandIn
+) -> None:
+    async with running_operator(operator_settings):
+        await cluster.create(camera("gate"))
+        await eventually(lambda: "site-a-gate" in mediamtx_server.paths, what="path")
+        await mediamtx_server.stop()
+        await cluster.delete("gate")
+        assert cluster.camera("gate") is not None  # held by the finalizer while MediaMTX is down
+        await eventually(
+            lambda: cluster.camera("gate") is None,
+            timeout=operator_settings.mediamtx_delete_timeout + 10,
+            what="camera released",
+        )
+
+
+async def test_retention_policy_sets_record_delete_after(
+    cluster: Cluster, operator_settings: OperatorSettings, mediamtx_server: MediaMTXStandIn
+) -> None:
+    async with running_operator(operator_settings):
+        await cluster.create(camera("gate", record=True, recordDeleteAfter="30d"))
+        await eventually(
+            lambda: mediamtx_server.paths.get("site-a-gate", {}).get("recordDeleteAfter") == "720h0m0s",
+            what="spec's recordDeleteAfter",
+        )
+        policy = {
+            "apiVersion": "camops.io/v1alpha1",
+            "kind": "RetentionPolicy",
+            "metadata": {"name": "gold-7d", "namespace": "site-a"},
+            "spec": {"maxAge": "7d", "selector": {"matchLabels": {"tier": "gold"}}},
+        }
+        async with cluster.session.post(
+            "/apis/camops.io/v1alpha1/namespaces/site-a/retentionpolicies", json=policy
+        ) as resp:
+            assert resp.status < 300
+        await eventually(
+            lambda: mediamtx_server.paths.get("site-a-gate", {}).get("recordDeleteAfter") == "168h0m0s",
+            what="policy's maxAge as recordDeleteAfter",
+        )
