@@ -95,3 +95,12 @@ def _sample(text: str, name: str) -> float:
         if line.startswith(name + "{"):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not in /metrics")
+
+
+def test_invalid_contract_is_a_usage_error_without_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "worker.json"
+    path.write_text(json.dumps({"camera": "cam1", "source": {"url": "rtsp://admin:Secr3t-X@cam/live"}, "bogus": 1}))
+    done = subprocess.run([_camops(), "capture", "--config", str(path)], check=False, capture_output=True, timeout=60)
+    assert done.returncode == 2
+    assert b"invalid config" in done.stderr
+    assert b"Secr3t-X" not in done.stderr

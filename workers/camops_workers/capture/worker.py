@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from camops_workers.capture.http_source import HttpSnapshotSource, SnapshotError
 from camops_workers.capture.jpeg import encode_frame
 from camops_workers.capture.metrics import CaptureMetrics
 from camops_workers.capture.sampler import (
@@ -458,6 +457,9 @@ class CaptureWorker:
     # -- HTTP snapshot cameras ---------------------------------------------------------------
 
     def _run_http(self, stop: threading.Event) -> None:
+        # Imported here: httpx (and the CLI extras it pulls in) costs ~10 MB an RTSP worker never needs.
+        from camops_workers.capture.http_source import HttpSnapshotSource, SnapshotError
+
         user, password = self._credentials()
         src = self.config.source
         source = HttpSnapshotSource(src.url, username=user, password=password, timeout_s=src.connect_timeout_s)
