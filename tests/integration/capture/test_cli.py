@@ -104,3 +104,15 @@ def test_invalid_contract_is_a_usage_error_without_secrets(tmp_path: Path) -> No
     assert done.returncode == 2
     assert b"invalid config" in done.stderr
     assert b"Secr3t-X" not in done.stderr
+
+
+def test_unusable_storage_fails_with_one_line(tmp_path: Path) -> None:
+    config = contract(tmp_path, "rtsp://127.0.0.1:9/live", storage={"kind": "local", "directory": None})
+    path = tmp_path / "worker.json"
+    path.write_text(json.dumps(config.model_dump(mode="json")))
+    done = subprocess.run(
+        [_camops(), "capture", "--config", str(path), "--no-http"], check=False, capture_output=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert b"worker failed camera=cam1" in done.stderr
+    assert b"Traceback" not in done.stderr

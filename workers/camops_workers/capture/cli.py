@@ -50,4 +50,10 @@ def main(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    return run_worker(config, stop, serve_http=not args.no_http, grace_s=args.grace)
+    try:
+        return run_worker(config, stop, serve_http=not args.no_http, grace_s=args.grace)
+    except Exception as exc:  # noqa: BLE001 - one redacted line instead of a traceback that may carry secrets
+        logging.getLogger("camops.worker").error(
+            "worker failed camera=%s error=%s: %s", config.camera, type(exc).__name__, redact(exc)
+        )
+        return 1
