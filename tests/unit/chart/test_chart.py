@@ -448,3 +448,17 @@ def test_packaged_chart_renders_the_same(tmp_path: Path) -> None:
         d for path, text in sorted(out.items()) if not path.endswith("NOTES.txt") for d in yaml.safe_load_all(text) if d
     ]
     assert manifests == list(render(ALL_ON).manifests)
+
+
+def test_pull_secrets_reach_operator_and_worker_pods() -> None:
+    rendered = render({**ALL_ON, "imagePullSecrets": [{"name": "registry"}]})
+    assert rendered.one("Deployment", "camops")["spec"]["template"]["spec"]["imagePullSecrets"] == [
+        {"name": "registry"}
+    ]
+    workers = [sa for sa in rendered.of_kind("ServiceAccount") if sa["metadata"]["name"] == "camops-worker"]
+    assert len(workers) == 2
+    assert all(sa["imagePullSecrets"] == [{"name": "registry"}] for sa in workers)
+    for manifest in rendered.manifests:
+        if manifest["apiVersion"].startswith(NOT_IN_KUBERNETES_SCHEMAS):
+            continue
+        kubernetes_validate.validate(manifest, VERSIONS[-1], strict=True)
