@@ -9,6 +9,8 @@ import hashlib
 import json
 import logging
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -26,8 +28,9 @@ from camops_workers.queue.durable import DurableQueue, QueueLimits
 from camops_workers.queue.uploader import UploaderPool
 from camops_workers.storage.base import ObjectStore
 from camops_workers.storage.factory import open_store
+from camops_workers.storage.s3 import MinioStore
 from tests.integration.queue.bucket import assert_bucket_holds
-from tests.servers.s3 import S3Server, s3_storage_config
+from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, MotoProcess, S3Server, s3_storage_config
 from tests.unit.queue.captures import T0, capture, fill
 
 pytestmark = pytest.mark.slow
@@ -114,6 +117,40 @@ def test_storage_killed_mid_drain_and_restarted(s3_server: S3Server, bucket: str
     assert (stats.depth, stats.uploaded) == (0, 300)
     assert payload_files(queue) == []
     assert_bucket_holds(store, batch.expected, "q/yard/")
+
+
+def test_storage_process_sigkilled_mid_drain_and_restarted(queue: DurableQueue, bucket: str) -> None:
+    """The S3 server process itself dies (SIGKILL) and comes back on its port, empty: moto keeps nothing on disk.
+
+    What the server had acknowledged before it died is lost by the server, not by us; everything the
+    queue still held at that moment must arrive at the new server, byte for byte.
+    """
+    backend = MotoProcess()
+    backend.start()
+    try:
+        batch = fill(queue, "alley", 300)
+        store = MinioStore(backend.endpoint, bucket, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=False)
+        pool = fast_pool(queue, store)
+        pool.start()
+        deadline = time.monotonic() + 30
+        while queue.stats().uploaded < 40 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert backend.proc is not None
+        backend.proc.send_signal(signal.SIGKILL)
+        backend.proc.wait(10)
+        with contextlib.closing(sqlite3.connect(queue.directory / "queue.db")) as db:
+            owed = {str(k) for (k,) in db.execute("SELECT key FROM items")}  # what the queue still held
+        time.sleep(0.5)
+        assert pool.breaker_state in {"open", "half-open"}
+        backend.start()  # same port, an empty server: the pool creates the bucket again
+        stats = pool.drain(max_seconds=90)
+        pool.stop()
+        assert (stats.depth, stats.uploaded) == (0, 300)
+        assert payload_files(queue) == []
+        assert 100 <= len(owed) < 300
+        assert_bucket_holds(store, {k: batch.expected[k] for k in owed}, "q/alley/", stat_every=20)
+    finally:
+        backend.stop()
 
 
 def test_access_denied_parks_items_as_failed_until_retried(

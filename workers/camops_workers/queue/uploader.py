@@ -263,6 +263,7 @@ class UploaderPool:
             # the bucket went away under us: create it again (or learn that we may not) before parking
             self._bucket_ready = False
             self.queue.retry_later(item, str(exc), 0.0)
+            self._breaker.success(time.time())  # the store answered; a half-open probe must not stay out
             return
         self.last_error = str(exc)
         self.queue.park(item, str(exc))
