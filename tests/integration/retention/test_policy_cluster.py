@@ -186,3 +186,13 @@ async def test_policy_job_deletes_for_selected_cameras_and_reports(kube_server: 
         code, out = await run_job(kube_server, endpoint, "--policy", f"{NS}/missing")
         assert code == 2
         assert "not found" in out
+
+        # The job's account may not list Cameras: a clear message, exit 2, nothing deleted a month later either.
+        forbidden = {"kind": "Status", "status": "Failure", "reason": "Forbidden", "message": "denied", "code": 403}
+        kube_server.emulator[f"get /apis/camops.io/v1alpha1/namespaces/{NS}/cameras"] << 403 << forbidden
+        later = (now + timedelta(days=30)).isoformat()
+        code, out = await run_job(kube_server, endpoint, "--policy", f"{NS}/one-week", "--now", later)
+        assert code == 2
+        assert "no permission (403)" in out
+        assert await asyncio.to_thread(data.listing) == left
+        assert (condition(kube_server, "one-week", "LastRunSucceeded") or {})["reason"] == "CamerasUnreadable"
