@@ -150,6 +150,13 @@ async def test_policy_job_deletes_for_selected_cameras_and_reports(kube_server: 
             await post(session, "retentionpolicies", policy_body())
             await post(session, "retentionpolicies", policy_body("nobody", selector={"matchLabels": {"x": "y"}}))
             await post(session, "retentionpolicies", policy_body("rehearsal", dryRun=True))
+            await post(session, "retentionpolicies", policy_body("broken", maxAge="a week"))  # no CRD check here
+
+        # An unparsable duration (the API server would refuse it; the job checks again): exit 2, said in status.
+        code, out = await run_job(kube_server, endpoint, "--policy", f"{NS}/broken", "--now", now.isoformat())
+        assert code == 2
+        assert "invalid RetentionPolicy: spec.maxAge: invalid duration 'a week'" in out
+        assert (condition(kube_server, "broken", "LastRunSucceeded") or {})["reason"] == "InvalidSpec"
 
         # dryRun in the spec: the plan is reported, nothing goes.
         code, out = await run_job(kube_server, endpoint, "--policy", f"{NS}/rehearsal", "--now", now.isoformat())
