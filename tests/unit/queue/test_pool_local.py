@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY, generate_latest
 
+from camops_workers.queue.breaker import CircuitBreaker
 from camops_workers.queue.durable import DurableQueue, QueueLimits
 from camops_workers.queue.uploader import UploaderPool
-from camops_workers.storage.base import PermanentStorageError
+from camops_workers.storage.base import PermanentStorageError, TransientStorageError
 from camops_workers.storage.local import LocalStore
 from tests.unit.queue.captures import T0, capture
 
@@ -76,3 +77,39 @@ def test_pool_expires_items_past_max_age_when_it_starts(tmp_path: Path) -> None:
     assert (stats.depth, stats.uploaded, stats.expired) == (0, 1, 1)
     assert [o.key for o in LocalStore(tmp_path / "data").list_objects("")] == [capture("gate", 1).key]
     week.close()
+
+
+class FlakyFolder(LocalStore):
+    """A folder store that answers the first uploads with a given storage error (a stand-in for a sick S3)."""
+
+    def __init__(self, root: Path, errors: list[Exception]) -> None:
+        super().__init__(root)
+        self.errors = errors
+
+    def put_file(self, key: str, path: Path, content_type: str, metadata: dict[str, str]) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+        super().put_file(key, path, content_type, metadata)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TransientStorageError("connection refused", reason="connection"),
+        PermanentStorageError("NoSuchBucket: gone", reason="NoSuchBucket"),
+        RuntimeError("a bug in a store"),
+    ],
+)
+def test_every_outcome_of_a_probe_lets_the_breaker_move_on(tmp_path: Path, error: Exception) -> None:
+    """Open the breaker with transient errors, then answer its half-open probe with ``error``: never stuck."""
+    queue = DurableQueue(tmp_path / "queue")
+    for i in range(4):
+        queue.put(capture("yard", i, 100))
+    opening = [TransientStorageError("connection refused", reason="connection") for _ in range(2)]
+    store = FlakyFolder(tmp_path / "data", [*opening, error])
+    breaker = CircuitBreaker(failure_threshold=2, base_open_s=0.05, max_open_s=0.1)
+    pool = UploaderPool(queue, store, workers=2, breaker=breaker, idle_s=0.02, retry_base_s=0.01, retry_cap_s=0.05)
+    stats = pool.drain(max_seconds=20)
+    assert (stats.depth, stats.uploaded) == (0, 4)
+    assert str(pool.breaker_state) == "closed"
+    queue.close()

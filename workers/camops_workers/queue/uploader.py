@@ -11,6 +11,7 @@ items past the queue's max age.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -203,6 +204,12 @@ class UploaderPool:
             self._inflight[item.seq] = item
         try:
             self._upload(item)
+        except Exception as exc:
+            # not a sorted storage error (a bug): give the item back with backoff instead of sitting on its lease
+            with contextlib.suppress(Exception):
+                delay = retry_delay(item.attempts + 1, base_s=self.retry_base_s, cap_s=self.retry_cap_s)
+                self.queue.retry_later(item, f"{type(exc).__name__}: {exc}", delay)
+            raise
         finally:
             with self._lock:
                 self._inflight.pop(item.seq, None)
