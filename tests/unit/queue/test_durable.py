@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ import pytest
 from camops_workers.contract import QueueConfig
 from camops_workers.items import Capture, ItemKind
 from camops_workers.queue.durable import (
+    SCHEMA_VERSION,
     DurableQueue,
     QueueFull,
     QueueLimits,
@@ -239,3 +242,11 @@ def test_limits_from_the_worker_contract() -> None:
     config = QueueConfig(max_bytes=1000, max_items=7, max_age_s=60.0, overflow="rejectNew", min_free_bytes=0)
     assert QueueLimits.from_config(config) == QueueLimits(1000, 7, 60.0, "rejectNew", 0)
     assert QueueLimits.from_config(QueueConfig()).overflow == "dropOldest"
+
+
+def test_a_queue_from_a_newer_camops_is_refused(tmp_path: Path) -> None:
+    DurableQueue(tmp_path / "q").close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "q" / "queue.db")) as db:
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    with pytest.raises(RuntimeError, match="newer camops"):
+        DurableQueue(tmp_path / "q")

@@ -48,6 +48,7 @@ from camops_workers.queue import metrics
 from camops_workers.redact import redact
 
 __all__ = [
+    "SCHEMA_VERSION",
     "DurableQueue",
     "QueueFull",
     "QueueItem",
@@ -97,6 +98,8 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS latest (key TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 """
 
+#: Bumped (with a migration) whenever the index's tables change.
+SCHEMA_VERSION = 1
 _DB_NAME = "queue.db"
 _PAYLOADS = "payloads"
 _TMP = ".tmp-"
@@ -227,6 +230,12 @@ class DurableQueue:
         self._db.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
         self._db.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
         self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            self._db.close()
+            raise RuntimeError(f"queue {self.name} was written by a newer camops (schema {version} > {SCHEMA_VERSION})")
+        if version < SCHEMA_VERSION:
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         _fsync_dir(self.directory)
         self._payloads_fd = os.open(self.payloads, os.O_RDONLY | os.O_DIRECTORY)
         self.sweep_orphans()
