@@ -2,7 +2,8 @@
 
 Policy, the same for every kind:
 
-* ``GET`` the object; ``404`` → ``POST`` it; a ``409`` on create means someone
+* ``GET`` the object; ``404`` → ``POST`` it (for a new owner, ``assume_absent`` tries the
+  ``POST`` first and falls back to the rest on ``409``); a ``409`` on create means someone
   created it meanwhile → start over (bounded).
 * The desired manifest's hash is stored in the annotation ``camops.io/applied-hash``;
   when the live object carries the same hash (and our owner reference) nothing is written.
@@ -244,11 +245,21 @@ def _up_to_date(live: JSON, desired: JSON, owner_uids: set[str]) -> bool:
     return bool(live_ours == desired["metadata"].get("ownerReferences", []))
 
 
-async def _ensure(api: KubeApi, kind: Kind, manifest: Mapping[str, Any], owner_uids: set[str]) -> Applied:
+async def _ensure(
+    api: KubeApi, kind: Kind, manifest: Mapping[str, Any], owner_uids: set[str], *, assume_absent: bool = False
+) -> Applied:
     desired = _with_hash(manifest)
     namespace = desired["metadata"]["namespace"]
     name = desired["metadata"]["name"]
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
+        if assume_absent and attempt == 0:  # a new owner: try the create first, saving a GET
+            try:
+                created = await api.request("POST", kind.path(namespace), desired)
+            except KubeError as exc:
+                if exc.status != 409:  # exists already: reconcile it below
+                    raise
+            else:
+                return Applied(ApplyResult.CREATED, created or desired)
         live = await api.request("GET", kind.path(namespace, name))
         if live is None:
             try:
@@ -286,31 +297,39 @@ def _owner_uids(manifest: Mapping[str, Any], owner_uid: str | None) -> set[str]:
 
 
 @requires("", "configmaps", "get", "create", "patch")
-async def ensure_config_map(api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None) -> Applied:
+async def ensure_config_map(
+    api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None, assume_absent: bool = False
+) -> Applied:
     """Create or patch a ConfigMap (its ``data`` replaced whole)."""
-    return await _ensure(api, CONFIG_MAP, manifest, _owner_uids(manifest, owner_uid))
+    return await _ensure(api, CONFIG_MAP, manifest, _owner_uids(manifest, owner_uid), assume_absent=assume_absent)
 
 
 @requires("", "persistentvolumeclaims", "get", "create", "patch")
-async def ensure_pvc(api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None) -> Applied:
+async def ensure_pvc(
+    api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None, assume_absent: bool = False
+) -> Applied:
     """Create a PersistentVolumeClaim, or reconcile only its metadata (its spec is immutable once bound).
 
     ``owner_uid`` names the owner whose reference must go when the manifest has none
     (the claim is kept after the Camera is deleted).
     """
-    return await _ensure(api, PVC, manifest, _owner_uids(manifest, owner_uid))
+    return await _ensure(api, PVC, manifest, _owner_uids(manifest, owner_uid), assume_absent=assume_absent)
 
 
 @requires("apps", "deployments", "get", "create", "patch")
-async def ensure_deployment(api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None) -> Applied:
+async def ensure_deployment(
+    api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None, assume_absent: bool = False
+) -> Applied:
     """Create or patch a Deployment (its ``spec`` replaced whole)."""
-    return await _ensure(api, DEPLOYMENT, manifest, _owner_uids(manifest, owner_uid))
+    return await _ensure(api, DEPLOYMENT, manifest, _owner_uids(manifest, owner_uid), assume_absent=assume_absent)
 
 
 @requires("batch", "cronjobs", "get", "create", "patch")
-async def ensure_cron_job(api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None) -> Applied:
+async def ensure_cron_job(
+    api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None, assume_absent: bool = False
+) -> Applied:
     """Create or patch a CronJob (its ``spec`` replaced whole)."""
-    return await _ensure(api, CRON_JOB, manifest, _owner_uids(manifest, owner_uid))
+    return await _ensure(api, CRON_JOB, manifest, _owner_uids(manifest, owner_uid), assume_absent=assume_absent)
 
 
 @requires("apps", "deployments", "get")

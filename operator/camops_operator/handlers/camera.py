@@ -70,7 +70,9 @@ def _write_status(
     changes = status_changes(previous, new)
     if changes is not None:
         patch.setdefault("status", {}).update(changes)
-        for kind, status, reason, message in transitions(previous, new):
+        if previous is None or not previous.conditions:  # the first status: one Event, not one per condition
+            kopf.event(body, type="Normal", reason="Reconciled", message=f"phase {new.phase}")
+        for kind, status, reason, message in transitions(previous, new) if previous and previous.conditions else []:
             event_type = "Normal" if status == "True" or (kind != "Ready" and status == "Unknown") else "Warning"
             kopf.event(body, type=event_type, reason=reason, message=redact(f"{kind}={status}: {message}"))
     key = (body.get("metadata", {}).get("namespace", ""), body.get("metadata", {}).get("name", ""))
@@ -136,21 +138,25 @@ async def sync_media(rt: Runtime, camera: Camera, policies_index: Any, old: Came
     return result
 
 
-async def _apply_children(rt: Runtime, camera: Camera) -> dict[str, Any]:
-    """Apply PVC, ConfigMap, Deployment and CronJob; return the live Deployment."""
+async def _apply_children(rt: Runtime, camera: Camera, *, new: bool) -> dict[str, Any]:
+    """Apply PVC, ConfigMap, Deployment and CronJob; return the live Deployment.
+
+    The builders run first, so a spec the contract cannot express changes nothing.
+    """
     api = rt.require_kube()
     settings = rt.settings
     uid = camera.metadata.uid
     pvc = build_queue_pvc(camera)
-    if pvc is not None:
-        await k8s.ensure_pvc(api, pvc, owner_uid=uid)
     config_map = build_worker_config_map(camera, settings)
-    await k8s.ensure_config_map(api, config_map, owner_uid=uid)
-    deployment = await k8s.ensure_deployment(api, build_worker_deployment(camera, settings, config_map), owner_uid=uid)
+    deployment = build_worker_deployment(camera, settings, config_map)
     cron = build_drain_cron_job(camera, settings)
+    if pvc is not None:
+        await k8s.ensure_pvc(api, pvc, owner_uid=uid, assume_absent=new)
+    await k8s.ensure_config_map(api, config_map, owner_uid=uid, assume_absent=new)
+    live = await k8s.ensure_deployment(api, deployment, owner_uid=uid, assume_absent=new)
     if cron is not None:
-        await k8s.ensure_cron_job(api, cron, owner_uid=uid)
-    return deployment.live
+        await k8s.ensure_cron_job(api, cron, owner_uid=uid, assume_absent=new)
+    return live.live
 
 
 async def reconcile(body: kopf.Body, old: Any, patch: kopf.Patch, retry: int, reason: str, **kwargs: Any) -> None:
@@ -170,7 +176,7 @@ async def reconcile(body: kopf.Body, old: Any, patch: kopf.Patch, retry: int, re
         except ValidationError:
             old_camera = None
     try:
-        deployment = await _apply_children(rt, camera)
+        deployment = await _apply_children(rt, camera, new=reason == "create")
     except ContractError as exc:
         raise _invalid(rt, body, patch, str(exc)) from None
     except (k8s.KubeError, OSError, TimeoutError) as exc:

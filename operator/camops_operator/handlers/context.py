@@ -39,15 +39,16 @@ class Runtime:
         return self.kube
 
     def set_phase(self, key: tuple[str, str], phase: str | None) -> None:
-        if phase is None:
-            self.phases.pop(key, None)
-        else:
+        """Record a camera's phase (None: gone) and update the cameras-by-phase gauge."""
+        before = self.phases.pop(key, None)
+        if phase is not None:
             self.phases[key] = phase
-        counts: dict[str, int] = {}
-        for value in self.phases.values():
-            counts[value] = counts.get(value, 0) + 1
-        for value in ("Pending", "Running", "Degraded", "Paused", "Failed"):
-            self.metrics.cameras_by_phase.labels(phase=value).set(counts.get(value, 0))
+        if before == phase:
+            return
+        if before is not None:
+            self.metrics.cameras_by_phase.labels(phase=before).dec()
+        if phase is not None:
+            self.metrics.cameras_by_phase.labels(phase=phase).inc()
 
 
 _RUNTIME: Runtime | None = None
