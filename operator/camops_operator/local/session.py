@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
@@ -39,7 +40,8 @@ def configure_logging(data_dir: Path, *, verbose: bool, err: TextIO) -> Path:
         if getattr(handler, "_camops_local", False):
             root.removeHandler(handler)
             handler.close()
-    handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+    # bounded: a laptop running for weeks keeps at most 4 × 5 MB of log
+    handlers: list[logging.Handler] = [RotatingFileHandler(path, maxBytes=5 * 1024**2, backupCount=3, encoding="utf-8")]
     if verbose:
         handlers.append(logging.StreamHandler(err))
     for handler in handlers:
