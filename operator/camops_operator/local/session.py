@@ -58,7 +58,7 @@ def policy_lines(policies: Sequence[PolicyView]) -> list[str]:
     lines = []
     for view in policies:
         covers = ", ".join(view.cameras) or "no cameras"
-        when = f"next run {view.next_run_at:%Y-%m-%d %H:%M}" if view.next_run_at else "suspended"
+        when = f"next run {view.next_run_at:%Y-%m-%d %H:%M %Z}".rstrip() if view.next_run_at else "suspended"
         line = f"retention {view.name} ({covers}): {when}"
         if view.last_result:
             line += f"; last run: {view.last_result}"

@@ -42,6 +42,6 @@ def test_policy_lines() -> None:
         PolicyView(name="off", cameras=(), next_run_at=None),
     ]
     assert policy_lines(views) == [
-        "retention week (gate, door): next run 2026-11-23 03:15; last run: deleted 3 object(s), 1.0 KiB",
+        "retention week (gate, door): next run 2026-11-23 03:15 UTC; last run: deleted 3 object(s), 1.0 KiB",
         "retention off (no cameras): suspended",
     ]
