@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from pathlib import Path
 from typing import Any, cast
 
@@ -105,7 +106,7 @@ def test_progress_line_says_why_it_is_stuck() -> None:
     line = drain_cli.progress_line(stats, "open", "uploading: connection refused token=abc")
     assert line.startswith("drain: pending=10 failed=2 bytes=2.0 KiB uploaded=30 dropped=1 expired=0 storage=open")
     assert "token=***" in line
-    assert "last_error" not in drain_cli.progress_line(stats, "closed", "old")
+    assert "last_error" not in drain_cli.progress_line(stats, "closed", None)
 
 
 def test_queue_stats_text_and_retry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -127,3 +128,27 @@ def test_queue_stats_text_and_retry(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert queue_cli.main(parser.parse_args(["retry", "--queue", str(tmp_path / "q")])) == 0
     assert "re-armed 1 failed items" in capsys.readouterr().out
     assert queue_cli.main(parser.parse_args(["stats", "--queue", str(tmp_path / "nothing")])) == 2
+
+
+def test_drain_with_storage_unreachable_stops_at_max_seconds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = DurableQueue(tmp_path / "q")
+    queue.put(capture("door", 1, 100))
+    queue.close()
+    with socket.socket() as sock:  # a port nobody listens on: connection refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("CAMOPS_STORAGE_ACCESS_KEY", "AKIAEXAMPLEKEY")
+    monkeypatch.setenv("CAMOPS_STORAGE_SECRET_KEY", "very-secret-value")
+    args = parse("--endpoint", f"127.0.0.1:{port}", "--insecure", "--max-seconds", "1.5", "--progress-every", "0.5")
+    args.queue = str(tmp_path / "q")
+    assert drain_cli.main(args) == 0
+    out = capsys.readouterr()
+    assert "stopped after 1.5s with 1 items left" in out.out
+    assert "Connection refused" in out.out  # the progress line says why nothing moves
+    assert "very-secret-value" not in out.out + out.err
+    reopened = DurableQueue(tmp_path / "q")
+    assert reopened.stats().depth == 1  # nothing lost, nothing parked
+    assert reopened.stats().failed == 0
+    reopened.close()

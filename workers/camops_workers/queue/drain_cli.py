@@ -127,7 +127,7 @@ def progress_line(stats: QueueStats, breaker: str, last_error: str | None) -> st
         f"drain: pending={stats.pending} failed={stats.failed} bytes={format_bytes(stats.bytes)} "
         f"uploaded={stats.uploaded} dropped={stats.dropped} expired={stats.expired} storage={breaker}"
     )
-    if last_error and breaker != "closed":
+    if last_error:  # cleared by the next successful upload
         line += f" last_error={redact(last_error)!r}"
     return line
 
