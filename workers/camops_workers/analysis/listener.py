@@ -19,6 +19,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from camops_workers.analysis import metrics
 from camops_workers.analysis.buffer import DropOldestBuffer
@@ -126,6 +127,7 @@ class AnalysisListener:
         self._m_buffered = metrics.BUFFERED.labels(camera)
         self._m_breaker = metrics.BREAKER_OPEN.labels(camera)
         self._m_stored = metrics.STORED.labels(camera)
+        self._m_dropped: dict[str, Any] = {}
         self._threads = [
             threading.Thread(target=self._run, name=f"analysis-{camera}-{i}", daemon=True)
             for i in range(config.max_in_flight)
@@ -320,7 +322,10 @@ class AnalysisListener:
         return self._token
 
     def _drop(self, reason: str) -> None:
-        metrics.DROPPED.labels(self.camera, reason).inc()
+        child = self._m_dropped.get(reason)
+        if child is None:
+            child = self._m_dropped[reason] = metrics.DROPPED.labels(self.camera, reason)
+        child.inc()
         with self._lock:
             self._dropped[reason] += 1
 
