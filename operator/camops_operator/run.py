@@ -55,7 +55,6 @@ def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     ks.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="camops.io", key="last-handled-configuration"
     )
-    ks.batching.worker_limit = 64
     return ks
 
 
