@@ -94,6 +94,8 @@ class ContractEnvironment:
     report_status: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     tokens_directory: str = TOKENS_DIR
+    #: Event sinks for Cameras without spec.events (e.g. a fleet-wide webhook from the operator's settings).
+    default_events: EventsConfig | None = None
 
 
 def mediamtx_path_name(camera: Camera) -> str:
@@ -196,7 +198,7 @@ def _analysis(camera: Camera, env: ContractEnvironment) -> AnalysisConfig | None
 def _events(camera: Camera, env: ContractEnvironment) -> EventsConfig | None:
     spec = camera.spec.events
     if spec is None:
-        return None
+        return env.default_events
     webhook = nats = None
     if spec.webhook is not None:
         webhook = WebhookSinkConfig(

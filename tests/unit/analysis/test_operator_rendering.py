@@ -4,13 +4,15 @@ as files, and shows AnalysisReachable from what the worker reports (without touc
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from camops_operator.api.camera import CaptureStatus
-from camops_operator.builders.worker import build_worker_config_map, build_worker_deployment
+from camops_operator.builders.contract import build_worker_contract
+from camops_operator.builders.worker import build_worker_config_map, build_worker_deployment, cluster_environment
 from camops_operator.status import MediaSync, Observed, compute_status
-from camops_workers.contract import WorkerConfig
+from camops_workers.contract import EventsConfig, WebhookSinkConfig, WorkerConfig
 from camops_workers.listeners import build_listeners, close_listeners
 from tests.unit.operator.factories import camera, settings
 
@@ -115,3 +117,13 @@ def test_analysis_reachable_condition_follows_the_worker_report() -> None:
 def test_worker_report_fields_parse_into_the_capture_status() -> None:
     status = CaptureStatus.model_validate({"analysisReachable": False, "analysisDropped": 7, "eventsDropped": 2})
     assert (status.analysis_reachable, status.analysis_dropped, status.events_dropped) == (False, 7, 2)
+
+
+def test_environment_default_sinks_apply_to_cameras_without_spec_events() -> None:
+    defaults = EventsConfig(webhook=WebhookSinkConfig(url="http://fleet-events.ops:8080/"))
+    env = replace(cluster_environment(settings()), default_events=defaults)
+    assert build_worker_contract(camera(), env).events == defaults
+    own = build_worker_contract(camera(events=EVENTS), env).events
+    assert own is not None
+    assert own.webhook is not None
+    assert own.webhook.url == "https://hooks.example/e", "a Camera's own spec.events wins"
