@@ -105,3 +105,18 @@ async def test_retention_policy_sets_record_delete_after(
             lambda: mediamtx_server.paths.get("site-a-gate", {}).get("recordDeleteAfter") == "168h0m0s",
             what="policy's maxAge as recordDeleteAfter",
         )
+
+
+async def test_enabling_and_disabling_mediamtx_on_a_camera(
+    cluster: Cluster, operator_settings: OperatorSettings, mediamtx_server: MediaMTXStandIn
+) -> None:
+    body = camera("gate")
+    body["spec"]["mediamtx"] = {"enabled": False}
+    async with running_operator(operator_settings):
+        await cluster.create(body)
+        await eventually(lambda: cluster.condition("gate", "MediaPathConfigured"), what="status")
+        assert mediamtx_server.paths == {}
+        await cluster.patch_spec("gate", {"mediamtx": {"enabled": True}})
+        await eventually(lambda: "site-a-gate" in mediamtx_server.paths, what="path added")
+        await cluster.patch_spec("gate", {"mediamtx": {"enabled": False}})
+        await eventually(lambda: "site-a-gate" not in mediamtx_server.paths, what="path removed")
