@@ -11,9 +11,11 @@ import os
 import select
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -28,6 +30,7 @@ class RtspServer:
         self.options = options
         self.port = 0
         self._proc: subprocess.Popen[str] | None = None
+        self._log: IO[str] | None = None
 
     def url(self, path: str = "/live") -> str:
         return f"rtsp://127.0.0.1:{self.port}{path if path.startswith('/') else '/' + path}"
@@ -48,16 +51,21 @@ class RtspServer:
                 argv += [flag, str(value)]
         deadline = time.monotonic() + timeout
         while True:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            # stderr goes to a file: a pipe nobody reads would block the server once GStreamer fills it.
+            log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True)
             line = _read_line(proc, deadline)
             if line.startswith("READY "):
                 self.port = int(line.split()[1])
                 self._proc = proc
+                self._log = log
                 return self
             _kill(proc)
+            log.seek(0)
+            err = log.read()
+            log.close()
             # The port of a restarted server may still be held for a moment: retry until the deadline.
             if time.monotonic() > deadline or self.port == 0:
-                err = proc.stderr.read() if proc.stderr else ""
                 raise RuntimeError(
                     f"GStreamer RTSP server did not start ({line!r}); stderr: {err[-2000:]}\n"
                     "Needs Debian packages: run scripts/system-deps.sh"
@@ -68,6 +76,18 @@ class RtspServer:
         proc, self._proc = self._proc, None
         if proc is not None:
             _kill(proc)
+        log, self._log = self._log, None
+        if log is not None:
+            log.close()
+
+    def stderr(self) -> str:
+        """What the server wrote to stderr so far (for failure messages)."""
+        if self._log is None:
+            return ""
+        self._log.flush()
+        with open(self._log.fileno(), closefd=False) as reader:
+            reader.seek(0)
+            return reader.read()
 
 
 def _read_line(proc: subprocess.Popen[str], deadline: float) -> str:
@@ -85,9 +105,8 @@ def _kill(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 @pytest.fixture
