@@ -314,41 +314,52 @@ def _hours(capacity: float, row: GrowthRow) -> str:
 
 
 def render_bench(bench: JSON) -> str:
-    """The sizing figures of the operations guide, from a saved ``bench/capture.py`` result."""
+    """The sizing figures of the operations guide, from a saved ``bench/capture.py`` result.
+
+    Cameras per node are computed from the persistent-session figure when the run has it:
+    it is the conservative one (recording cameras and short intervals hold their session).
+    """
     fig = bench["figures"]
-    per_core = float(fig["cameras_per_core"])
+    per_core = float(fig.get("cameras_per_core_persistent", fig["cameras_per_core"]))
     rss = float(fig["rss_mb_per_camera"])
+    quick = (
+        f" (a quick run: {fig.get('fleet_cameras', '?')} cameras for {fig.get('fleet_seconds', 0):g} s; "
+        "run it without `--quick` for steadier figures)"
+        if fig.get("quick")
+        else ""
+    )
     lines = [
         BENCH_BEGIN,
         "",
         f"Measured by `{bench['command']}` on {bench['machine']} ({bench['date']}); every ratio is against a "
-        "baseline measured in the same run"
-        + (
-            f" (a quick run: {fig.get('fleet_cameras', '?')} cameras for {fig.get('fleet_seconds', 0):g} s; "
-            "run it without `--quick` for steadier figures)"
-            if fig.get("quick")
-            else ""
-        )
-        + ":",
+        f"baseline measured in the same run{quick}:",
         "",
         "| figure | measured |",
         "|---|---:|",
-        f"| cameras per CPU core (1080p H.264 RTSP, GOP 2 s, one snapshot every 10 s) | {per_core:g} |",
-        f"| peak memory (RSS) of one worker at 1080p | {rss:g} MB |",
     ]
-    optional = [
+    rows = [
+        ("cameras_per_core", "cameras per CPU core, 1080p RTSP, a snapshot every 10 s, default session choice", "{:g}"),
+        (
+            "cameras_per_core_persistent",
+            "cameras per CPU core, 1080p RTSP, a snapshot every 10 s, persistent session",
+            "{:g}",
+        ),
+        ("rss_mb_per_camera", "peak memory (RSS) of one worker process at 1080p", "{:g} MB"),
+        ("worker_cpu_ms_per_snapshot_1s", "worker CPU per snapshot, 1080p, one snapshot a second", "{:g} ms"),
         ("spawn_vs_worker_1s", "CPU of one `ffmpeg` process per snapshot ÷ the worker's (1 snapshot/s)", "{:g}×"),
         ("gated_vs_full_10s", "CPU of keyframe-gated decoding ÷ decoding every frame (1 snapshot/10 s)", "{:g}×"),
         ("jpeg_speedup", "`frame.to_image()` + Pillow ÷ the worker's YUV-plane JPEG encoder", "{:g}×"),
+        ("session_crossover_s", "interval above which a session per snapshot is cheaper (nothing recorded)", "{:g} s"),
     ]
-    for key, label, fmt in optional:
+    for key, label, fmt in rows:
         if key in fig:
             lines.append(f"| {label} | {fmt.format(fig[key])} |")
+    basis = "persistent-session" if "cameras_per_core_persistent" in fig else "measured"
     lines += [
         "",
-        f"Cameras per node, computed from these figures, keeping {1 - CORE_BUDGET:.0%} of every core free "
-        "for reconnects and backlog uploads (cores × cameras per core × "
-        f"{CORE_BUDGET:g}; memory = cameras × peak RSS):",
+        f"Cameras per node, computed from the {basis} figure ({per_core:g} per core), keeping "
+        f"{1 - CORE_BUDGET:.0%} of every core free for reconnects and backlog uploads (cores × cameras per "
+        f"core × {CORE_BUDGET:g}; memory = cameras × peak RSS of one worker pod):",
         "",
         "| node cores | cameras | worker memory |",
         "|---:|---:|---:|",

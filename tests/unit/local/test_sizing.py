@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_the_growth_table_is_computed_from_the_measured_size() -> None:
 
 
 def test_bench_figures_render_cameras_per_node() -> None:
-    bench = {
+    bench: dict[str, Any] = {
         "command": "bench",
         "machine": "2 vCPU test",
         "date": "2026-11-22",
@@ -60,4 +61,6 @@ def test_bench_figures_render_cameras_per_node() -> None:
     }
     block = docgen.render_bench(bench)
     assert "| 4 | 32 | 1.6\u00a0GiB |" in block  # 4 cores x 10 x 0.8 = 32 cameras x 50 MB
+    bench["figures"] = {**bench["figures"], "cameras_per_core_persistent": 5.0}
+    assert "| 4 | 16 | 800.0\u00a0MiB |" in docgen.render_bench(bench)  # the conservative figure sizes nodes
     assert "| `frame.to_image()` + Pillow ÷ the worker's YUV-plane JPEG encoder | 1.7× |" in block
