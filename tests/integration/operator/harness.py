@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -88,25 +89,56 @@ class Cluster:
 
 @contextlib.asynccontextmanager
 async def running_operator(settings: OperatorSettings, metrics: Metrics | None = None) -> AsyncIterator[Metrics]:
-    """Start ``camops operator`` in this event loop; stop it on exit (bounded)."""
-    stop, ready = asyncio.Event(), asyncio.Event()
+    """Run ``camops operator`` in its own thread and event loop (as in its own process); stop it on exit.
+
+    kopf treats every task in its loop as its own and waits for them on exit, so the
+    emulator and the stand-ins (served by the test's loop) must not share that loop.
+    """
     metrics = metrics or Metrics()
-    task = asyncio.create_task(serve(settings, stop=stop, ready=ready, metrics=metrics))
-    waiter = asyncio.create_task(ready.wait())
-    done, _ = await asyncio.wait({task, waiter}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        waiter.cancel()
-        task.result()
+    started = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def main() -> None:
+        stop, ready = asyncio.Event(), asyncio.Event()
+        box["loop"], box["stop"] = asyncio.get_running_loop(), stop
+        waiter = asyncio.create_task(ready.wait())
+        waiter.add_done_callback(lambda _: started.set())
+        task = asyncio.create_task(serve(settings, stop=stop, ready=ready, metrics=metrics))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():  # the operator ended by itself: that is the test's failure
+            stopping.cancel()
+            await task
+            raise RuntimeError("the operator exited before it was asked to stop")
+        # kopf stops its own work at once, then gives leftover requests (its discovery retries
+        # against an emulator that is going away) 5 s; a test need not wait for those.
+        done, _ = await asyncio.wait({task}, timeout=1.0)
+        if not done:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - handed to the test below
+            box["error"] = exc
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=target, name="camops-operator", daemon=True)
+    thread.start()
+    await asyncio.to_thread(started.wait, 15)
+    if "error" in box:
+        raise box["error"]
     try:
         yield metrics
     finally:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=15)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if "loop" in box and not box["loop"].is_closed():
+            with contextlib.suppress(RuntimeError):
+                box["loop"].call_soon_threadsafe(box["stop"].set)
+        await asyncio.to_thread(thread.join, 20)
+        assert not thread.is_alive(), "the operator did not stop within 20 s"
 
 
 async def with_session(url: str, fn: Callable[[aiohttp.ClientSession], Awaitable[T]]) -> T:
