@@ -85,10 +85,17 @@ def _worker(obs: Observed) -> _Cond:
     return _Cond("False", "Unavailable", "the worker has no available replica yet")
 
 
+def _worker_up(obs: Observed) -> bool:
+    status = (obs.deployment or {}).get("status") or {}
+    return not obs.paused and int(status.get("availableReplicas") or 0) >= 1
+
+
 def _source(obs: Observed) -> _Cond:
     capture = obs.capture
     if obs.paused or capture is None or capture.source_connected is None:
         return _Cond("Unknown", "NoReport", "the worker has not reported on its source")
+    if not _worker_up(obs):  # the last report came from a worker that is gone
+        return _Cond("Unknown", "WorkerUnavailable", "no worker runs: its last report is out of date")
     if capture.source_connected:
         return _Cond("True", "Connected", "the source delivers")
     return _Cond("False", "Disconnected", capture.last_error or "the source does not deliver")
@@ -98,6 +105,8 @@ def _storage(obs: Observed) -> _Cond:
     capture = obs.capture
     if obs.paused or capture is None or capture.storage_reachable is None:
         return _Cond("Unknown", "NoReport", "the worker has not reported on its storage")
+    if not _worker_up(obs):
+        return _Cond("Unknown", "WorkerUnavailable", "no worker runs: its last report is out of date")
     if capture.storage_reachable:
         return _Cond("True", "Reachable", "uploads succeed")
     return _Cond("False", "Unreachable", capture.last_error or "uploads fail; captures wait in the queue")

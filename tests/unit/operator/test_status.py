@@ -78,3 +78,11 @@ def test_unchanged_observation_is_no_write_and_keeps_transition_times() -> None:
     assert times["WorkerAvailable"] == "2026-01-01T00:00:00Z"
     assert times["SourceConnected"] == "2026-01-01T00:05:00Z"
     assert {t[0] for t in transitions(first, flipped)} == {"SourceConnected", "Ready"}
+
+
+def test_a_report_from_a_worker_that_is_gone_is_not_trusted() -> None:
+    s = compute_status(obs(deployment={"status": {"availableReplicas": 0}}), None, T0)
+    assert conds(s)["SourceConnected"] == ("Unknown", "WorkerUnavailable")
+    assert conds(s)["StorageReachable"] == ("Unknown", "WorkerUnavailable")
+    assert conds(s)["Ready"] == ("False", "Unavailable")
+    assert s.phase == CameraPhase.PENDING
