@@ -116,8 +116,18 @@ def _plan(args: argparse.Namespace, target: LocalTarget, err: TextIO) -> tuple[l
         return 2
 
 
-def main(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, target: LocalTarget, plan: tuple[list[PlannedCamera], ManifestSet]) -> int:
     from camops_operator.local.session import configure_logging, run_session
+
+    planned, manifests = plan
+    log_path = configure_logging(target.data_dir, verbose=args.verbose, err=sys.stderr)
+    result = run_session(planned, manifests.policies, target, seconds=args.seconds, out=sys.stdout)
+    print(f"log: {log_path}")
+    return result.code
+
+
+def main(args: argparse.Namespace) -> int:
+    from camops_operator.local.session import DataFolderBusyError, data_lock
 
     err = sys.stderr
     try:
@@ -125,18 +135,22 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"camops local: --endpoint: {exc}", file=err)
         return 2
-    if args.demo:
-        if args.files:
-            print("camops local: --demo runs its own cameras; drop -f, or drop --demo", file=err)
-            return 2
-        from camops_operator.local.demo import run_demo
+    plan: tuple[list[PlannedCamera], ManifestSet] | None = None
+    if args.demo and args.files:
+        print("camops local: --demo runs its own cameras; drop -f, or drop --demo", file=err)
+        return 2
+    if not args.demo:
+        loaded = _plan(args, target, err)
+        if isinstance(loaded, int):
+            return loaded
+        plan = loaded
+    try:
+        with data_lock(target.data_dir):
+            if plan is None:
+                from camops_operator.local.demo import run_demo
 
-        return run_demo(target, seconds=args.seconds, verbose=args.verbose, out=sys.stdout, err=err)
-    plan = _plan(args, target, err)
-    if isinstance(plan, int):
-        return plan
-    planned, manifests = plan
-    log_path = configure_logging(target.data_dir, verbose=args.verbose, err=err)
-    result = run_session(planned, manifests.policies, target, seconds=args.seconds, out=sys.stdout)
-    print(f"log: {log_path}")
-    return result.code
+                return run_demo(target, seconds=args.seconds, verbose=args.verbose, out=sys.stdout, err=err)
+            return _run(args, target, plan)
+    except DataFolderBusyError as exc:
+        print(f"camops local: {exc}", file=err)
+        return 2

@@ -7,7 +7,9 @@ then the summary is printed. A second Ctrl-C stops waiting.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import signal
 import threading
 import time
@@ -25,9 +27,51 @@ from camops_operator.local.plan import STATE_DIR, LocalTarget, PlannedCamera
 from camops_operator.local.runner import LocalRunner, PolicyView
 from camops_operator.local.status import render_block, render_summary
 
-__all__ = ["LOG_NAME", "SessionResult", "configure_logging", "policy_lines", "run_session"]
+__all__ = [
+    "LOCK_NAME",
+    "LOG_NAME",
+    "DataFolderBusyError",
+    "SessionResult",
+    "configure_logging",
+    "data_lock",
+    "policy_lines",
+    "run_session",
+]
 
 LOG_NAME = "camops-local.log"
+LOCK_NAME = "local.lock"
+
+
+class DataFolderBusyError(Exception):
+    """Another ``camops local`` runs on the same data folder (its cameras would be captured twice)."""
+
+
+@contextmanager
+def data_lock(data_dir: Path) -> Iterator[None]:
+    """Hold ``<data>/.camops/local.lock`` for the session; :class:`DataFolderBusyError` when another holds it."""
+    path = data_dir / STATE_DIR / LOCK_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise DataFolderBusyError(
+                f"{data_dir} is in use by another camops local ({holder}); stop it or pass another --data"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 

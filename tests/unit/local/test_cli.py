@@ -52,3 +52,13 @@ def test_the_demo_against_s3_without_credentials_says_what_to_set(
     err = capsys.readouterr().err
     assert "Camera/demo-stream: storage at 127.0.0.1:9 needs credentials" in err
     assert "CAMOPS_STORAGE_ACCESS_KEY and CAMOPS_STORAGE_SECRET_KEY" in err
+
+
+def test_a_second_run_on_the_same_data_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from camops_operator.local.session import data_lock
+
+    with data_lock(tmp_path / "d"):
+        assert main(["local", "--demo", "--data", str(tmp_path / "d"), "--seconds", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'd'} is in use by another camops local (pid " in err
+    assert "pass another --data" in err
