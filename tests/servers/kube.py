@@ -228,16 +228,12 @@ class KubeServer:
 
     def names(self, resource: str, namespace: str | None = None) -> set[str]:
         """Names of the live objects of ``resource`` (optionally in one namespace)."""
-        wanted = kmock.resource(resource) if isinstance(resource, str) else resource
+        wanted = kmock.resource(resource)
         return {
             name
             for (res, ns, name), obj in self.emulator.objects.items()
-            if res == _resolve(wanted) and (namespace is None or ns == namespace) and not obj.deleted
+            if res == wanted and (namespace is None or ns == namespace) and not obj.deleted
         }
-
-
-def _resolve(res: Any) -> Any:
-    return res
 
 
 def write_kubeconfig(path: Path, url: str) -> Path:
