@@ -121,6 +121,17 @@ def test_drop_oldest_counts_every_drop(queue: DurableQueue) -> None:
     assert first.key == capture("door", 3).key  # the three oldest went
 
 
+def test_a_full_queue_logs_one_overflow_line_not_one_per_item(
+    queue: DurableQueue, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue.limits = limits(max_items=5)
+    with caplog.at_level("WARNING", logger="camops.queue"):
+        fill(queue, "door", 200, size=10)
+    overflow_lines = [r for r in caplog.records if "event=queue_overflow" in r.getMessage()]
+    assert queue.stats().dropped == 195
+    assert len(overflow_lines) == 1
+
+
 def test_drop_oldest_by_bytes_skips_leased_items(queue: DurableQueue) -> None:
     queue.limits = limits(max_bytes=1000)
     fill(queue, "door", 3, size=300)

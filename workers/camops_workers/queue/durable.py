@@ -45,6 +45,7 @@ from typing import Literal
 from camops_workers.contract import QueueConfig
 from camops_workers.items import Capture
 from camops_workers.queue import metrics
+from camops_workers.ratelimit import RateLimited
 from camops_workers.redact import redact
 
 __all__ = [
@@ -219,6 +220,9 @@ class DurableQueue:
         self._lock = threading.RLock()
         self._work = threading.Event()
         self._closed = False
+        # a full queue or a full disk repeats on every put: one line a minute, with a count
+        self._overflow_log = RateLimited(60.0)
+        self._put_error_log = RateLimited(60.0)
         self._db = sqlite3.connect(
             self.directory / _DB_NAME, timeout=30.0, isolation_level=None, check_same_thread=False
         )
@@ -380,7 +384,15 @@ class DurableQueue:
         metrics.PUT_ERRORS.labels(queue=self.name, reason=reason).inc()
         with contextlib.suppress(sqlite3.Error, RuntimeError), self._tx(durable=False) as db:
             self._bump(db, f"put_error_{reason}")
-        log.error("event=queue_put_failed queue=%s reason=%s error=%s", self.name, reason, redact(exc))
+        folded = self._put_error_log(time.monotonic())
+        if folded is not None:
+            log.error(
+                "event=queue_put_failed queue=%s reason=%s error=%s earlier_failures=%d",
+                self.name,
+                reason,
+                redact(exc),
+                folded,
+            )
 
     def _write_payload(self, item_id: str, capture: Capture) -> tuple[int, int, str]:
         """The single place payload bytes reach the disk. Returns (locked fd, size, sha256 hex).
@@ -459,7 +471,14 @@ class DurableQueue:
                     self._bump(db, "dropped_dropOldest", len(victims))
                     metrics.DROPPED.labels(queue=self.name, reason="dropOldest").inc(len(victims))
                     removed.extend(ids[s] for s in victims)
-                    log.warning("event=queue_overflow queue=%s dropped=%d policy=dropOldest", self.name, len(victims))
+                    folded = self._overflow_log(now)
+                    if folded is not None:
+                        log.warning(
+                            "event=queue_overflow queue=%s dropped=%d policy=dropOldest earlier_overflows=%d",
+                            self.name,
+                            len(victims),
+                            folded,
+                        )
         return removed
 
     def expire(self, now: float | None = None) -> int:

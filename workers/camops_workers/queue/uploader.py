@@ -24,6 +24,7 @@ from collections.abc import Callable
 from camops_workers.queue import metrics
 from camops_workers.queue.breaker import BreakerState, CircuitBreaker
 from camops_workers.queue.durable import DurableQueue, QueueItem, QueueStats
+from camops_workers.ratelimit import RateLimited
 from camops_workers.redact import redact
 from camops_workers.storage.base import ObjectStore, PermanentStorageError, StorageError, TransientStorageError
 
@@ -41,25 +42,6 @@ def retry_delay(attempts: int, *, base_s: float = 1.0, cap_s: float = 60.0, rnd:
     """Backoff before retrying an item that failed ``attempts`` times: capped exponential, ±25 % jitter."""
     delay = min(cap_s, base_s * 2.0 ** max(0, attempts - 1))
     return float(delay * (0.75 + 0.5 * rnd))
-
-
-class _RateLimited:
-    """At most one log line per ``interval_s`` for a repeating event; says how many were folded in."""
-
-    def __init__(self, interval_s: float) -> None:
-        self.interval_s = interval_s
-        self._last = -1e18
-        self._suppressed = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, now: float) -> int | None:
-        with self._lock:
-            if now - self._last >= self.interval_s:
-                self._last = now
-                folded, self._suppressed = self._suppressed, 0
-                return folded
-            self._suppressed += 1
-            return None
 
 
 class UploaderPool:
@@ -99,8 +81,8 @@ class UploaderPool:
         self._inflight: dict[int, QueueItem] = {}
         self._lock = threading.Lock()
         self._bucket_ready = False
-        self._park_log = _RateLimited(30.0)
-        self._error_log = _RateLimited(30.0)
+        self._park_log = RateLimited(30.0)
+        self._error_log = RateLimited(30.0)
         self._shared_key_lock = threading.Lock()
 
     # -- public ------------------------------------------------------------------
