@@ -8,8 +8,9 @@ describes the local world it runs in:
   plus ``latest.jpg``) or an S3 endpoint when one is given;
 - the offline queue: ``<data>/.camops/queue/<camera>/``;
 - secrets: a Secret given in the manifests is written to files (mode 0600) under
-  ``<data>/.camops/secrets/<camera>/``, as the cluster mounts it; a Secret not given is
-  read from environment variables named after it (``<SECRET>_<KEY>``, upper case);
+  ``<data>/.camops/secrets/<camera>/``, as the cluster mounts it (camera credentials,
+  storage keys, the analysis and events tokens); a Secret not given is read from
+  environment variables named after it (``<SECRET>_<KEY>``, upper case);
 - no status reporting (there is no API server) and no HTTP port.
 
 Pure: environment variables come in as a mapping, the files to write come out as values.
@@ -28,6 +29,7 @@ from camops_operator.builders.contract import (
     ContractError,
     CredentialLocation,
     build_worker_contract,
+    token_secrets,
 )
 from camops_operator.local.manifests import ManifestSet
 from camops_workers.contract import CredentialRef, StorageConfig, WorkerConfig
@@ -146,6 +148,29 @@ def _camera_credentials(
     return CredentialLocation(username_env=user_env, password_env=pass_env), {}, []
 
 
+def _tokens(
+    camera: Camera, manifests: ManifestSet, env: Mapping[str, str], folder: Path
+) -> tuple[dict[str, str], list[str]]:
+    """The token files of spec.analysis and spec.events (``<folder>/<purpose>/token``), as the pod mounts them."""
+    files: dict[str, str] = {}
+    problems: list[str] = []
+    for purpose, name, key in token_secrets(camera):
+        secret = manifests.secret(camera.namespace, name)
+        variable = env_name(name, key)
+        if secret is not None and key in secret.values:
+            files[str(folder / purpose / "token")] = secret.values[key]
+        elif secret is None and variable in env:
+            files[str(folder / purpose / "token")] = env[variable]
+        elif secret is not None:
+            problems.append(f"Camera/{camera.name}: Secret {name!r} has no key {key!r} (the {purpose} token)")
+        else:
+            problems.append(
+                f"Camera/{camera.name}: Secret {name!r} (namespace {camera.namespace}) with the {purpose} token "
+                f"is not in the manifests; add it with -f, or set {variable}"
+            )
+    return files, problems
+
+
 def _storage(
     camera: Camera, manifests: ManifestSet, target: LocalTarget, env: Mapping[str, str], folder: Path
 ) -> tuple[StorageConfig, dict[str, str], list[str]]:
@@ -193,7 +218,8 @@ def plan_cameras(manifests: ManifestSet, target: LocalTarget, env: Mapping[str, 
         folder = secrets_dir(target.data_dir, camera.name)
         location, camera_files, errors = _camera_credentials(camera, manifests, env, folder / "camera")
         storage, storage_files, storage_errors = _storage(camera, manifests, target, env, folder / "storage")
-        errors += storage_errors
+        token_files, token_errors = _tokens(camera, manifests, env, folder / "tokens")
+        errors += storage_errors + token_errors
         if errors:
             problems += errors
             continue
@@ -201,6 +227,7 @@ def plan_cameras(manifests: ManifestSet, target: LocalTarget, env: Mapping[str, 
             storage=storage,
             queue_directory=str(queue_dir(target.data_dir, camera.name)),
             camera_credentials=location,
+            tokens_directory=str(folder / "tokens"),
             mediamtx_rtsp_url=target.mediamtx_rtsp_url,
             http_port=0,
             report_status=False,
@@ -213,7 +240,8 @@ def plan_cameras(manifests: ManifestSet, target: LocalTarget, env: Mapping[str, 
         if camera.spec.paused:
             planned.append(PlannedCamera(camera=camera, config=None))
         else:
-            planned.append(PlannedCamera(camera=camera, config=config, secret_files={**camera_files, **storage_files}))
+            files = {**camera_files, **storage_files, **token_files}
+            planned.append(PlannedCamera(camera=camera, config=config, secret_files=files))
     if problems:
         raise PlanError(problems)
     return planned

@@ -134,3 +134,42 @@ def test_every_camera_that_cannot_run_is_reported_at_once() -> None:
 
 def test_env_name() -> None:
     assert env_name("gate-north.creds", "password") == "GATE_NORTH_CREDS_PASSWORD"
+
+
+def _with_tokens() -> dict[str, Any]:
+    return _camera(
+        "dock",
+        analysis={"endpoint": "http://detector:8000/v1", "bearerTokenSecretRef": {"name": "det"}},
+        events={
+            "webhook": {"url": "http://hooks:9000/e", "bearerTokenSecretRef": {"name": "hook", "key": "t"}},
+        },
+    )
+
+
+def test_analysis_and_events_tokens_become_files_as_the_pod_mounts_them() -> None:
+    docs = (_secret("det", **{"token": "det-token"}), _with_tokens())
+    [planned] = plan_cameras(_manifests(*docs), LocalTarget(data_dir=DATA), {"HOOK_T": "hook-token"})
+    config = planned.config
+    assert config is not None
+    assert config.analysis is not None
+    assert config.analysis.bearer_token is not None
+    assert config.events is not None
+    assert config.events.webhook is not None
+    assert config.events.webhook.bearer_token is not None
+    analysis_file = config.analysis.bearer_token.file
+    webhook_file = config.events.webhook.bearer_token.file
+    assert analysis_file == "/data/.camops/secrets/dock/tokens/analysis/token"
+    assert webhook_file == "/data/.camops/secrets/dock/tokens/events-webhook/token"
+    assert planned.secret_files[analysis_file] == "det-token"  # from the Secret in the files
+    assert planned.secret_files[webhook_file] == "hook-token"  # from HOOK_T: Secret "hook", key "t"
+
+
+def test_a_missing_token_secret_is_reported_with_the_variable_to_set() -> None:
+    with pytest.raises(PlanError) as caught:
+        plan_cameras(_manifests(_with_tokens()), LocalTarget(data_dir=DATA), {})
+    assert caught.value.problems == [
+        "Camera/dock: Secret 'det' (namespace site) with the analysis token is not in the manifests; "
+        "add it with -f, or set DET_TOKEN",
+        "Camera/dock: Secret 'hook' (namespace site) with the events-webhook token is not in the manifests; "
+        "add it with -f, or set HOOK_T",
+    ]
