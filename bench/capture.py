@@ -1,7 +1,8 @@
 """Capture worker benchmark: CPU per snapshot, keyframe gating, JPEG path, cameras per core, memory, session crossover.
 
 Run: ``.venv/bin/python bench/capture.py [--quick]``. Everything is measured in this run on one
-generated 1080p H.264 clip (GOP 2 s) and on a GStreamer RTSP server streaming 1080p (GOP 2 s):
+generated 1080p H.264 clip (GOP 2 s, no B-frames like IP cameras) and on a GStreamer RTSP server
+streaming 1080p (GOP 2 s):
 
 - spawn_vs_worker_1s: CPU per snapshot of ``ffmpeg -ss T -i clip -frames:v 1 out.jpg`` per snapshot
   ÷ the worker's CPU per snapshot, the worker running on the clip (``file://``, real time) at 1/s;
@@ -66,12 +67,22 @@ class CountingSink:
 
 
 def make_clip(path: Path, seconds: float) -> Path:
-    """1080p H.264, GOP 2 s, like a fixed camera: a detailed static scene, a moving object, mild sensor noise."""
+    """1080p H.264, GOP 2 s, like a fixed camera: a detailed static scene, a moving object, mild sensor noise.
+
+    No B-frames, as IP cameras send (I and P frames only): every frame is a reference, so a
+    snapshot due between keyframes needs every frame since the last keyframe decoded.
+    """
     out = av.open(str(path), "w", format="mp4")
     stream: Any = out.add_stream("libx264", rate=FPS)
     stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
     stream.codec_context.gop_size = GOP
-    stream.codec_context.options = {"preset": "veryfast", "keyint_min": str(GOP), "sc_threshold": "0", "crf": "23"}
+    stream.codec_context.options = {
+        "preset": "veryfast",
+        "keyint_min": str(GOP),
+        "sc_threshold": "0",
+        "crf": "23",
+        "bf": "0",
+    }
     rng = np.random.default_rng(7)
     ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
     scene = np.stack(

@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +51,9 @@ STABLE_SESSION_S = 30.0
 #: Packets kept since the last keyframe (GOP longer than the interval); more drops the buffer.
 MAX_GOP_PACKETS = 1500
 MAX_GOP_BYTES = 64 * 1024 * 1024
+#: Packets decoded after a due one waiting for its reordered picture (B-frames) before the latest
+#: earlier picture is taken instead.
+MAX_REORDER_WAIT = 16
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,11 @@ class _GateState:
     synced: bool = False
     buffer: list[Any] | None = None
     buffer_bytes: int = 0
+    #: A snapshot is due but the decoder has not output its picture yet (B-frame reordering):
+    #: the due packet's stream time, the latest earlier picture, and packets waited so far.
+    want_s: float | None = None
+    held: Any = None
+    waited: int = 0
 
 
 class CaptureWorker:
@@ -318,6 +326,7 @@ class CaptureWorker:
             self._gate_buffered(gate, decoder, packet, is_key=is_key, due_now=due_now, stream_s=stream_s, wall=wall)
             return
         gate.buffer = None
+        gate.want_s, gate.held = None, None
         if gate.synced:
             self._flush(decoder)
             gate.synced = False
@@ -338,37 +347,74 @@ class CaptureWorker:
         stream_s: float,
         wall: datetime,
     ) -> None:
-        """The GOP is longer than the interval: keep the packets since the last keyframe and,
-        when due, decode only those (non-reference frames skipped)."""
+        """The GOP is longer than the interval: keep the packets the decoder has not seen since the
+        last keyframe and, when due, decode them in one burst (non-reference frames skipped).
+
+        After a snapshot the decoder stays synced (its references kept) when the next snapshot
+        falls before the next keyframe; the packets in between are still only kept, not decoded,
+        and the next due time decodes them in one go from where the decoder stopped, so no frame
+        is decoded twice. A stream with B-frames outputs pictures late (reordering): then the
+        packets after the due one are decoded as they come until the due picture comes out.
+        """
         if gate.due is None:
             return
-        interval = self.config.snapshots.interval_s
         if is_key:
+            if gate.want_s is not None:
+                # The reordered due picture is still inside the decoder: drain it out.
+                self._take_due_picture(gate, decoder, self._drain(decoder), wall, stream_s, force=True)
             if gate.synced:
                 self._flush(decoder)
                 gate.synced = False
             gate.buffer = [_copy_packet(packet)]
             gate.buffer_bytes = packet.size
-        elif gate.synced:
-            frames = self._feed(decoder, packet)
-            if due_now and frames:
-                self._snapshot(frames[-1], wall)
-                gate.due = advance_due(gate.due, interval, wall)
-                self._maybe_unsync(gate, decoder, stream_s, wall)
-            return
         elif gate.buffer is not None:
             gate.buffer.append(_copy_packet(packet))
             gate.buffer_bytes += packet.size
             if len(gate.buffer) > MAX_GOP_PACKETS or gate.buffer_bytes > MAX_GOP_BYTES:
                 gate.buffer = None  # wait for the next keyframe
-        if due_now and gate.buffer:
-            buffered, gate.buffer = gate.buffer, None
-            frame = self._decode(buffered, decoder, keep_open=True)
-            gate.synced = True
-            if frame is not None:
-                self._snapshot(frame, wall)
-                gate.due = advance_due(gate.due, interval, wall)
-                self._maybe_unsync(gate, decoder, stream_s, wall)
+                gate.want_s, gate.held = None, None
+                if gate.synced:
+                    self._flush(decoder)
+                    gate.synced = False
+        if not gate.buffer or not (due_now or gate.want_s is not None):
+            return
+        pending, gate.buffer, gate.buffer_bytes = gate.buffer, [], 0
+        frames = self._decoded(pending, decoder)
+        gate.synced = True
+        if gate.want_s is None:
+            gate.want_s, gate.waited = stream_s, 0
+        else:
+            gate.waited += 1
+        self._take_due_picture(gate, decoder, frames, wall, stream_s, force=False)
+
+    def _take_due_picture(
+        self, gate: _GateState, decoder: Any, frames: Iterable[Any], wall: datetime, stream_s: float, *, force: bool
+    ) -> None:
+        """Snapshot the first picture at or after the due packet's time once the decoder outputs it;
+        with ``force`` (or after ``MAX_REORDER_WAIT`` packets) the latest picture so far."""
+        want = gate.want_s
+        chosen = None
+        came_out = False
+        for frame in frames:  # consumed to the end: every packet must reach the decoder
+            came_out = True
+            t = frame.time
+            if chosen is None and want is not None and (t is None or t >= want - 1e-6):
+                chosen = frame
+            elif chosen is None:
+                gate.held = frame
+        if want is None or gate.due is None:
+            return
+        reorders = bool(decoder.has_b_frames)
+        if chosen is None and (force or gate.waited >= MAX_REORDER_WAIT or (came_out and not reorders)):
+            chosen = gate.held
+        if chosen is None:
+            return  # not out yet: the next packets are decoded as they come
+        gate.want_s, gate.held = None, None
+        t = chosen.time
+        taken = wall + timedelta(seconds=t - stream_s) if t is not None else wall
+        self._snapshot(chosen, taken)
+        gate.due = advance_due(gate.due, self.config.snapshots.interval_s, wall)
+        self._maybe_unsync(gate, decoder, stream_s, wall)
 
     def _maybe_unsync(self, gate: _GateState, decoder: Any, stream_s: float, wall: datetime) -> None:
         """Stop decoding the rest of this GOP when the next snapshot falls after its next keyframe."""
@@ -379,40 +425,55 @@ class CaptureWorker:
         if not stay_synced(until_due, until_key):
             self._flush(decoder)
             gate.synced = False
+            gate.buffer = None  # decoding restarts at the next keyframe
 
-    def _feed(self, decoder: Any, packet: Any) -> list[Any]:
+    def _decoded(self, packets: Sequence[Any], decoder: Any) -> Iterator[Any]:
+        """Feed ``packets`` to an open decoder, non-reference frames before the last one skipped,
+        and yield the pictures as they come out. Callers keep only the pictures they need: a
+        burst of a whole GOP held at once would pin one 3 MB buffer per 1080p picture."""
+        import av
+
+        last = len(packets) - 1
+        count = 0
+        try:
+            for i, packet in enumerate(packets):
+                decoder.skip_frame = "NONREF" if i < last else "DEFAULT"
+                try:
+                    out = decoder.decode(packet)
+                except (av.FFmpegError, ValueError):
+                    self._decode_error()
+                    return
+                for frame in out:
+                    count += 1
+                    yield frame
+        finally:
+            decoder.skip_frame = "DEFAULT"
+            self.metrics.frames_decoded.inc(count)
+
+    def _drain(self, decoder: Any) -> list[Any]:
+        """The pictures still held by the decoder (reordering delay); the decoder must be flushed after."""
         import av
 
         try:
-            frames = list(decoder.decode(packet))
+            frames = list(decoder.decode(None))
         except (av.FFmpegError, ValueError):
-            self._decode_error()
             return []
         self.metrics.frames_decoded.inc(len(frames))
         return frames
 
-    def _decode(self, packets: Sequence[Any], decoder: Any, *, keep_open: bool = False) -> Any | None:
-        """Decode ``packets`` (a keyframe first) and return the last picture; non-reference frames
-        before the last packet are skipped."""
-        import av
-
-        frames: list[Any] = []
+    def _decode(self, packets: Sequence[Any], decoder: Any) -> Any | None:
+        """Decode ``packets`` (a keyframe first) from a flushed decoder and return the last picture;
+        non-reference frames before the last packet are skipped. The decoder is flushed after."""
+        picture = None
         try:
-            last = len(packets) - 1
-            for i, packet in enumerate(packets):
-                decoder.skip_frame = "NONREF" if i < last else "DEFAULT"
-                frames.extend(decoder.decode(packet))
-            decoder.skip_frame = "DEFAULT"
-            if not frames and not keep_open:
-                frames.extend(decoder.decode(None))
-        except (av.FFmpegError, ValueError):
-            self._decode_error()
-            frames = []
+            for frame in self._decoded(packets, decoder):
+                picture = frame
+            if picture is None:
+                drained = self._drain(decoder)
+                picture = drained[-1] if drained else None
         finally:
-            if not keep_open:
-                self._flush(decoder)
-        self.metrics.frames_decoded.inc(len(frames))
-        return frames[-1] if frames else None
+            self._flush(decoder)
+        return picture
 
     def _flush(self, decoder: Any) -> None:
         with contextlib.suppress(Exception):
