@@ -83,7 +83,7 @@ def demo_manifests(clip: Path, http_url: str, password: str) -> list[dict[str, A
 
 
 def print_stats(planned: Sequence[PlannedCamera], out: TextIO, now: datetime) -> bool:
-    """Print ``camops stats`` for the store the cameras wrote to (local mode's own folder left out)."""
+    """Print ``camops stats`` for the store the cameras wrote to (hidden folders are never listed)."""
     configs = [p.config for p in planned if p.config is not None]
     if not configs:
         return False
@@ -91,9 +91,7 @@ def print_stats(planned: Sequence[PlannedCamera], out: TextIO, now: datetime) ->
     try:
         store = open_store(storage)
         prefix = f"{storage.prefix}/" if storage.prefix else ""
-        own = f"{prefix}{STATE_DIR}/"
-        objects = (o for o in store.list_objects(prefix, recursive=True) if not o.key.startswith(own))
-        stats = summarize(objects, prefix, now, where=store.description)
+        stats = summarize(store.list_objects(prefix, recursive=True), prefix, now, where=store.description)
     except StorageError as exc:
         out.write(f"camops stats: {redact(exc)}\n")
         return False

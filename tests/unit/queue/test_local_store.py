@@ -98,3 +98,13 @@ def test_keys_cannot_leave_the_root(store: LocalStore, tmp_path: Path, key: str)
     with pytest.raises(PermanentStorageError, match="invalid key") as caught:
         put(store, tmp_path, key, b"x")
     assert caught.value.reason == "invalid_key"
+
+
+def test_hidden_folders_are_not_objects(store: LocalStore, tmp_path: Path) -> None:
+    """A data folder's own state (local mode's .camops/) never shows up in stats or retention."""
+    put(store, tmp_path, "door/latest.jpg", b"jpeg")
+    state = store.root / ".camops" / "queue" / "door"
+    state.mkdir(parents=True)
+    (state / "index.sqlite").write_bytes(b"x" * 100)
+    assert [o.key for o in store.list_objects("")] == ["door/latest.jpg"]
+    assert store.list_folders("") == ["door/"]

@@ -5,6 +5,10 @@ Keys map to real paths below ``root`` (the ``dated`` layout becomes real
 target folder, is fsynced and then ``os.replace``-d into place, so a reader never
 sees a half-written object and ``latest.jpg`` is swapped atomically. User metadata
 (the sha256 among it) is kept in extended attributes where the filesystem has them.
+
+Hidden entries (names starting with '.') are not objects: listings skip them, so a
+data folder can hold its own state (local mode's ``.camops/`` queue, log and cache)
+and in-flight temporary files without either showing up in stats or retention.
 """
 
 from __future__ import annotations
@@ -162,8 +166,8 @@ class LocalStore:
         # keys sort byte-wise; a folder's keys all start with "<name>/", so sort folders by that.
         entries.sort(key=lambda e: (e.name + "/" if e.is_dir(follow_symlinks=False) else e.name).encode())
         for entry in entries:
-            if entry.name.startswith(TEMP_PREFIX):
-                continue
+            if entry.name.startswith("."):
+                continue  # hidden: temporary files and the folder's own state
             path = Path(entry.path)
             key = self._key(path)
             if entry.is_dir(follow_symlinks=False):
@@ -187,7 +191,7 @@ class LocalStore:
         return sorted(
             f"{lead}{e.name}/"
             for e in entries
-            if e.is_dir(follow_symlinks=False) and e.name.startswith(partial) and not e.name.startswith(TEMP_PREFIX)
+            if e.is_dir(follow_symlinks=False) and e.name.startswith(partial) and not e.name.startswith(".")
         )
 
     def remove(self, keys: Iterable[str]) -> list[tuple[str, str]]:
