@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 from camops_workers.contract import StorageConfig
 from camops_workers.storage.base import ObjectStore, PermanentStorageError
 from camops_workers.storage.local import LocalStore
-from camops_workers.storage.s3 import MinioStore
 
 __all__ = ["open_store", "split_endpoint"]
 
@@ -41,6 +40,10 @@ def open_store(config: StorageConfig, *, pool_size: int = 10) -> ObjectStore:
     secret_key = config.secret_key.read() if config.secret_key else None
     if bool(access_key) != bool(secret_key):
         raise PermanentStorageError("storage credentials incomplete: both an access key and a secret key are needed")
+    # Imported here: the minio client (and urllib3 with it) is ~5 MB per worker process that a
+    # local store never needs.
+    from camops_workers.storage.s3 import MinioStore
+
     return MinioStore(
         endpoint,
         config.bucket,
