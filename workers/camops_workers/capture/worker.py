@@ -491,6 +491,7 @@ class CaptureWorker:
         due = datetime.now(UTC)
         while not stop.is_set():
             source = self._open()
+            frame = None
             try:
                 decoder = source.stream.codec_context
                 deadline = time.monotonic() + self.config.source.stall_timeout_s
@@ -501,15 +502,19 @@ class CaptureWorker:
                     if packet.is_keyframe:
                         frame = self._decode([packet], decoder)
                         if frame is not None:
-                            self._connected()
-                            taken = datetime.now(UTC)
-                            self._snapshot(frame, taken)
-                            due = advance_due(due, interval, taken)
                             break
                     if time.monotonic() > deadline:
                         raise SourceError("no decodable keyframe before the stall timeout")
             finally:
+                # Closed before encoding: the decoder's tables are freed before the JPEG buffers are
+                # allocated, which keeps the process's peak memory lower.
                 source.close()
+            if frame is not None:
+                self._connected()
+                taken = datetime.now(UTC)
+                self._snapshot(frame, taken)
+                del frame
+                due = advance_due(due, interval, taken)
             wait = (due - datetime.now(UTC)).total_seconds()
             if wait > 0 and stop.wait(wait):
                 break
