@@ -78,3 +78,14 @@ def test_corrupt_header_is_rejected() -> None:
     assert len(broken) < len(data)
     with pytest.raises(JpegError, match="header"):
         inspect_jpeg(broken)
+
+
+@pytest.mark.parametrize(("y", "u", "v"), [(41, 240, 110), (145, 54, 34), (81, 90, 240), (235, 128, 128)])
+def test_limited_range_colours_match_the_rgb_path(y: int, u: int, v: int) -> None:
+    """Blue, green, red and white (BT.601 limited range) come out as the RGB conversion shows them."""
+    frame = av.VideoFrame(64, 48, "yuv420p")
+    for plane, value in zip(frame.planes, (y, u, v), strict=True):
+        np.frombuffer(plane, np.uint8)[:] = value  # type: ignore[call-overload]
+    ours = simplejpeg.decode_jpeg(encode_frame(frame, quality=95)).reshape(-1, 3).mean(axis=0)
+    rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3).mean(axis=0)
+    assert np.abs(ours - rgb).max() <= 4, (ours, rgb)

@@ -3,7 +3,10 @@
 Video is almost always limited range (Y 16–235); JPEG (JFIF) is full range. Encoding the
 planes as they are gives washed-out greys, so a limited-range frame is expanded to full range
 (and optionally downscaled) in one libswscale pass, then the three planes go straight to
-libjpeg-turbo through simplejpeg — no RGB round trip. ``frame.to_image()`` + Pillow (several
+libjpeg-turbo through simplejpeg — no RGB round trip. The swscale pass (~1.4 ms at 1080p) is
+the cheapest range expansion measured: a uint8 lookup table over the planes costs 4-5 ms with
+numpy and ~2 ms with Pillow's ``point``; libavcodec's own MJPEG encoder is slower than
+libjpeg-turbo (8.4 against 5.4 ms per 1080p encode). ``frame.to_image()`` + Pillow (several
 times slower) is only the fallback when simplejpeg is unavailable or refuses the planes.
 """
 

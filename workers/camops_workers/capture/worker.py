@@ -430,7 +430,13 @@ class CaptureWorker:
     def _decoded(self, packets: Sequence[Any], decoder: Any) -> Iterator[Any]:
         """Feed ``packets`` to an open decoder, non-reference frames before the last one skipped,
         and yield the pictures as they come out. Callers keep only the pictures they need: a
-        burst of a whole GOP held at once would pin one 3 MB buffer per 1080p picture."""
+        burst of a whole GOP held at once would pin one 3 MB buffer per 1080p picture.
+
+        Streams without B-frames (most IP cameras) have no non-reference frames to skip. Skipping
+        the loop filter would save about a quarter of each P-frame's decode, but PyAV sets
+        ``skip_loop_filter`` only when the decoder opens, so the snapshot's own picture would lose
+        it too (measured 41-54 dB PSNR against the exact picture, block edges up to 30 levels off
+        on a 1080p clip): not used, snapshots stay exact."""
         import av
 
         last = len(packets) - 1
