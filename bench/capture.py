@@ -8,6 +8,8 @@ streaming 1080p (GOP 2 s):
   ÷ the worker's CPU per snapshot, the worker running on the clip (``file://``, real time) at 1/s;
 - gated_vs_full_10s: CPU of the worker's keyframe-gated path ÷ a session decoding every frame,
   1 snapshot per 10 s of video (both fed the clip's packets at full speed);
+- frames_decoded_per_snapshot_1s (and ``_bframes``, on the same scene with 3 B-frames): pictures
+  the gated path decodes per snapshot at 1/s on a 2 s GOP (50 frames), the clip's packets replayed;
 - jpeg_speedup: ``frame.to_image()`` + Pillow ms ÷ our YUV-plane JPEG ms, 1080p frame;
 - cameras_per_core: K ``camops capture`` processes on K RTSP sessions, 1 snapshot/10 s → 1 / cores per camera
   (default session choice, i.e. a session per snapshot at 10 s; ``cameras_per_core_persistent`` keeps one open);
@@ -66,11 +68,12 @@ class CountingSink:
         return str(self.count)
 
 
-def make_clip(path: Path, seconds: float) -> Path:
+def make_clip(path: Path, seconds: float, b_frames: int = 0) -> Path:
     """1080p H.264, GOP 2 s, like a fixed camera: a detailed static scene, a moving object, mild sensor noise.
 
-    No B-frames, as IP cameras send (I and P frames only): every frame is a reference, so a
-    snapshot due between keyframes needs every frame since the last keyframe decoded.
+    No B-frames by default, as IP cameras send (I and P frames only): every frame is a reference,
+    so a snapshot due between keyframes needs every frame since the last keyframe decoded. With
+    ``b_frames`` (x264's default pyramid) the non-reference B-frames can be skipped.
     """
     out = av.open(str(path), "w", format="mp4")
     stream: Any = out.add_stream("libx264", rate=FPS)
@@ -81,7 +84,7 @@ def make_clip(path: Path, seconds: float) -> Path:
         "keyint_min": str(GOP),
         "sc_threshold": "0",
         "crf": "23",
-        "bf": "0",
+        "bf": str(b_frames),
     }
     rng = np.random.default_rng(7)
     ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
@@ -227,6 +230,19 @@ def bench_gated_vs_full(clip: Path, passes: int, interval: float = 10.0) -> tupl
     return gated / max(1, gated_shots), full / max(1, full_shots), gated_shots
 
 
+def bench_frames_per_snapshot(clip: Path, interval: float) -> float:
+    """Pictures decoded per gated snapshot over the clip's packets (1 per ``interval`` s of video)."""
+    config = config_for(f"file://{clip}", Path(tempfile.gettempdir()), interval=interval)
+    sink = CountingSink()
+    worker = CaptureWorker(config, sink)
+    with av.open(str(clip)) as container:
+        stream: Any = container.streams.video[0]
+        stream.codec_context.thread_count = 1
+        worker.replay(stream, container.demux(stream), datetime.now(UTC))
+    decoded = worker.metrics.registry.get_sample_value("camops_capture_frames_decoded_total", {"camera": "bench"})
+    return (decoded or 0.0) / max(1, sink.count)
+
+
 def bench_jpeg(clip: Path, rounds: int) -> tuple[float, float]:
     """CPU ms (all threads: swscale may use several) of to_image()+Pillow and of our JPEG path."""
     with av.open(str(clip)) as container:
@@ -356,6 +372,16 @@ def main() -> int:
         results["spawn_vs_worker_2s"] = round(spawn / gated2, 2)
         print(
             f"worker per snapshot at 1/2s   {gated2 * 1000:8.1f} ms CPU   ratio {spawn / gated2:.1f}x (interval = GOP)"
+        )
+
+        clip_b = make_clip(work / "clip-b.mp4", clip_s, b_frames=3)
+        per_shot = bench_frames_per_snapshot(clip, 1.0)
+        per_shot_b = bench_frames_per_snapshot(clip_b, 1.0)
+        results["frames_decoded_per_snapshot_1s"] = round(per_shot, 1)
+        results["frames_decoded_per_snapshot_1s_bframes"] = round(per_shot_b, 1)
+        print(
+            f"pictures decoded per snapshot at 1/s: {per_shot:.1f} (I/P only), {per_shot_b:.1f} "
+            f"(3 B-frames, non-reference ones skipped); {GOP} frames per GOP"
         )
 
         pil_ms, ours_ms = bench_jpeg(clip, 5 if quick else 15)
