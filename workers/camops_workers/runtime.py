@@ -116,6 +116,15 @@ def run_worker(  # noqa: PLR0915 - the wiring reads best in one place
             config.report.namespace, config.report.name, min_interval_s=config.report.min_interval_s
         )
 
+    def current_status() -> WorkerStatus:
+        return WorkerStatus(
+            camera=config.camera,
+            capture=worker.state(),
+            queue=queue.stats(),
+            breaker_state=str(pool.breaker_state),
+            storage_error=pool.last_error,
+        )
+
     thread.start()
     code = 0
     try:
@@ -124,13 +133,7 @@ def run_worker(  # noqa: PLR0915 - the wiring reads best in one place
                 log.error("capture thread ended unexpectedly camera=%s", config.camera)
                 code = 1
                 break
-            status = WorkerStatus(
-                camera=config.camera,
-                capture=worker.state(),
-                queue=queue.stats(),
-                breaker_state=str(pool.breaker_state),
-                storage_error=pool.last_error,
-            )
+            status = current_status()
             if on_status is not None:
                 on_status(status)
             if reporter is not None:
@@ -147,8 +150,10 @@ def run_worker(  # noqa: PLR0915 - the wiring reads best in one place
             pool.stop(timeout=max(1.0, min(10.0, grace_s / 2)))
         except Exception as exc:  # noqa: BLE001 - shutdown goes on; the queue keeps what is not uploaded
             log.warning("shutdown step failed camera=%s error=%s", config.camera, redact(exc))
+        final = current_status()  # what capture did up to its last packet, the closing segment included
+        if on_status is not None:
+            on_status(final)
         if reporter is not None:
-            final = WorkerStatus(config.camera, worker.state(), queue.stats(), str(pool.breaker_state), pool.last_error)
             reporter.maybe_report(capture_status(final, datetime.now(UTC), listener_status(listeners)), float("inf"))
         queue.close()
         if server is not None:

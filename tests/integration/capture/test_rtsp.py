@@ -55,6 +55,9 @@ def test_snapshots_at_the_interval_and_segments_of_the_set_duration(
 
     segments = stored(config, ".mp4")
     assert len(segments) >= 2
+    final = worker.last
+    assert final is not None  # the last status counts the segment closed by the stop, as a summary would
+    assert (final.capture.segments, final.capture.snapshots) == (len(segments), len(jpegs))
     durations = [_duration(p) for p in segments]
     for duration, sizes in durations[:-1]:  # the last one was closed early by the stop
         assert duration == pytest.approx(2.0, abs=0.15)
