@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from camops_operator.api.camera import Camera
-from camops_operator.api.common import Condition, describe_error
+from camops_operator.api.common import describe_error, make_condition, rfc3339
 from camops_operator.api.retention import RetentionPolicy, RetentionPolicyStatus
 from camops_workers.contract import StorageConfig
 from camops_workers.redact import redact
@@ -229,10 +229,6 @@ def rules_from_policy(policy: RetentionPolicy) -> RetentionRules:
     return RetentionRules(max_age_s=max_age, max_bytes=max_bytes, archive_after_s=after)
 
 
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def policy_status(
     previous: RetentionPolicyStatus | None,
     *,
@@ -251,17 +247,10 @@ def policy_status(
     state: Literal["True", "False"] = "True" if ok else "False"
     prior = previous.conditions if previous is not None else []
     old = next((c for c in prior if c.type == LAST_RUN_CONDITION), None)
-    transition = old.last_transition_time if old is not None and old.status == state else _rfc3339(finished)
-    condition = Condition(
-        type=LAST_RUN_CONDITION,
-        status=state,
-        reason=reason,
-        message=redact(message)[:1024],
-        last_transition_time=transition,
-    )
+    condition = make_condition(LAST_RUN_CONDITION, state, reason, message, now=finished, before=old)
     conditions = [c for c in prior if c.type != LAST_RUN_CONDITION] + [condition]
     status: dict[str, Any] = {
-        "lastRun": _rfc3339(started),
+        "lastRun": rfc3339(started),
         "objectsDeleted": report.deleted if report is not None else 0,
         "bytesFreed": report.bytes_freed if report is not None else 0,
         "objectsArchived": report.archived if report is not None else 0,
@@ -270,7 +259,7 @@ def policy_status(
         "conditions": [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in conditions],
     }
     if ok:
-        status["lastSuccess"] = _rfc3339(finished)
+        status["lastSuccess"] = rfc3339(finished)
     return status
 
 

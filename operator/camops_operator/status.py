@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from camops_operator.api.camera import CameraPhase, CameraStatus, CaptureStatus
-from camops_operator.api.common import Condition, dump
+from camops_operator.api.common import dump, make_condition
 
 __all__ = [
     "CONDITION_TYPES",
@@ -174,7 +174,6 @@ def compute_status(obs: Observed, previous: CameraStatus | None, now: datetime) 
         }
         parts[READY] = _ready(obs, parts)
     old = {c.type: c for c in (previous.conditions if previous else [])}
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     conditions = []
     for kind in CONDITION_TYPES:
         if kind not in parts:
@@ -182,16 +181,15 @@ def compute_status(obs: Observed, previous: CameraStatus | None, now: datetime) 
                 conditions.append(old[kind])
             continue
         cond = parts[kind]
-        before = old.get(kind)
-        same = before is not None and before.status == cond.status
         conditions.append(
-            Condition(
-                type=kind,
-                status=cond.status,
-                reason=cond.reason,
-                message=cond.message[:1024],
-                last_transition_time=before.last_transition_time if same and before else stamp,
-                observed_generation=obs.generation,
+            make_condition(
+                kind,
+                cond.status,
+                cond.reason,
+                cond.message,
+                now=now,
+                before=old.get(kind),
+                generation=obs.generation,
             )
         )
     return CameraStatus(

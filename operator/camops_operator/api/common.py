@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, ValidationError, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
+from camops_workers.redact import redact
 from camops_workers.units import DURATION_PATTERN, QUANTITY_PATTERN, parse_duration, parse_quantity
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
     "StatusModel",
     "describe_error",
     "dump",
+    "make_condition",
+    "rfc3339",
     "rules_schema",
     "run_rules",
 ]
@@ -159,6 +163,33 @@ def run_rules(spec: SpecT, rules: list[Rule[SpecT]]) -> SpecT:
 def dump(model: BaseModel) -> dict[str, Any]:
     """Serialise a model the way the API server stores it (camelCase, no nulls)."""
     return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def rfc3339(moment: datetime) -> str:
+    """A timestamp as Kubernetes writes it (UTC, seconds, ``Z``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_condition(
+    type_: str,
+    status: Literal["True", "False", "Unknown"],
+    reason: str,
+    message: str,
+    *,
+    now: datetime,
+    before: Condition | None,
+    generation: int | None = None,
+) -> Condition:
+    """A condition whose ``lastTransitionTime`` moves only when its status changes (message redacted, capped)."""
+    same = before is not None and before.status == status
+    return Condition(
+        type=type_,
+        status=status,
+        reason=reason,
+        message=redact(message)[:1024],
+        last_transition_time=before.last_transition_time if same and before is not None else rfc3339(now),
+        observed_generation=generation,
+    )
 
 
 def describe_error(exc: ValidationError) -> str:

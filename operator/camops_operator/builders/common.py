@@ -104,3 +104,21 @@ def container_security() -> dict[str, Any]:
 
 def image(camera: Camera, settings: OperatorSettings) -> str:
     return camera.spec.worker.image or settings.worker_image
+
+
+def pod_placement(camera: Camera, settings: OperatorSettings) -> dict[str, Any]:
+    """Service account, node selector and tolerations shared by every pod of a camera (worker and drain).
+
+    The drain job must land where the worker's queue volume can be mounted, so both take
+    the Camera's placement.
+    """
+    placement: dict[str, Any] = {}
+    if settings.worker_service_account:
+        placement["serviceAccountName"] = settings.worker_service_account
+    if camera.spec.worker.node_selector:
+        placement["nodeSelector"] = dict(camera.spec.worker.node_selector)
+    if camera.spec.worker.tolerations:
+        placement["tolerations"] = [
+            t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in camera.spec.worker.tolerations
+        ]
+    return placement

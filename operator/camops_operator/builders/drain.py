@@ -10,7 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from camops_operator.api.camera import Camera
-from camops_operator.builders.common import child_name, container_security, image, metadata, pod_security
+from camops_operator.builders.common import (
+    child_name,
+    container_security,
+    image,
+    metadata,
+    pod_placement,
+    pod_security,
+)
 from camops_operator.builders.queue import QUEUE_VOLUME, queue_volume
 from camops_operator.builders.worker import storage_secret
 from camops_operator.settings import OperatorSettings
@@ -71,14 +78,7 @@ def build_drain_cron_job(camera: Camera, settings: OperatorSettings) -> dict[str
         ],
         "volumes": [queue_volume(camera), {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
     }
-    if settings.worker_service_account:
-        pod["serviceAccountName"] = settings.worker_service_account
-    if camera.spec.worker.node_selector:
-        pod["nodeSelector"] = dict(camera.spec.worker.node_selector)
-    if camera.spec.worker.tolerations:
-        pod["tolerations"] = [
-            t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in camera.spec.worker.tolerations
-        ]
+    pod.update(pod_placement(camera, settings))
     meta = metadata(camera, drain_name(camera), "drain")
     return {
         "apiVersion": "batch/v1",

@@ -18,6 +18,7 @@ from camops_operator.builders.common import (
     image,
     labels,
     metadata,
+    pod_placement,
     pod_security,
 )
 from camops_operator.builders.contract import (
@@ -195,14 +196,7 @@ def build_worker_deployment(camera: Camera, settings: OperatorSettings, config_m
             *(mount.volume_spec() for mount in mounts),
         ],
     }
-    if settings.worker_service_account:
-        pod_spec["serviceAccountName"] = settings.worker_service_account
-    if camera.spec.worker.node_selector:
-        pod_spec["nodeSelector"] = dict(camera.spec.worker.node_selector)
-    if camera.spec.worker.tolerations:
-        pod_spec["tolerations"] = [
-            t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in camera.spec.worker.tolerations
-        ]
+    pod_spec.update(pod_placement(camera, settings))
     selector = {k: pod_labels[k] for k in ("app.kubernetes.io/component", "camops.io/camera")}
     return {
         "apiVersion": "apps/v1",

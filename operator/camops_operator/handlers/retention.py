@@ -17,7 +17,7 @@ import kopf
 from pydantic import ValidationError
 
 from camops_operator import k8s
-from camops_operator.api.common import Condition, describe_error
+from camops_operator.api.common import describe_error, make_condition
 from camops_operator.api.retention import RetentionPolicy, RetentionPolicyStatus
 from camops_operator.builders.retention import build_retention_cron_job, retention_name
 from camops_operator.handlers.context import runtime as current_runtime
@@ -30,10 +30,6 @@ GROUP, VERSION, PLURAL = "camops.io", "v1alpha1", "retentionpolicies"
 READY = "Ready"
 MAX_DELAY_S = 300.0
 log = logging.getLogger("camops.operator")
-
-
-def _rfc3339(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ready_status(
@@ -50,17 +46,10 @@ def ready_status(
     Keeps every other condition (the job's ``LastRunSucceeded``) and moves
     ``lastTransitionTime`` only when ``Ready`` changes its status.
     """
-    state: Any = "True" if ready else "False"
     prior = list(previous.conditions) if previous is not None else []
     old = next((c for c in prior if c.type == READY), None)
-    transition = old.last_transition_time if old is not None and old.status == state else _rfc3339(now)
-    condition = Condition(
-        type=READY,
-        status=state,
-        reason=reason,
-        message=redact(message)[:1024],
-        last_transition_time=transition,
-        observed_generation=generation,
+    condition = make_condition(
+        READY, "True" if ready else "False", reason, message, now=now, before=old, generation=generation
     )
     if (
         old is not None
