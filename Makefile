@@ -46,19 +46,17 @@ imports: install ## import-linter contracts (workers never import the operator o
 
 crds: install ## regenerate crds/ and the chart's copy from the API models
 	$(BIN)/camops crds
-	@if [ -d charts/camops/crds ]; then cp crds/*.yaml charts/camops/crds/; fi
-	@if [ -d charts/camops/files/crds ]; then cp crds/*.yaml charts/camops/files/crds/; fi
+	cp crds/*.yaml charts/camops/files/crds/
 
 crds-check: install ## fail when crds/ (or the chart's copy) is stale
 	$(BIN)/camops crds --check
-	@if [ -d charts/camops/crds ]; then diff -r crds charts/camops/crds || { echo "charts/camops/crds is stale: run make crds"; exit 1; }; fi
-	@if [ -d charts/camops/files/crds ]; then diff -r crds charts/camops/files/crds || { echo "charts/camops/files/crds is stale: run make crds"; exit 1; }; fi
+	@diff -r crds charts/camops/files/crds || { echo "charts/camops/files/crds is stale: run make crds"; exit 1; }
 
-docs: install ## regenerate docs/reference.md from the API models
-	@if $(BIN)/python -c 'import camops_operator.docgen' 2>/dev/null; then $(BIN)/python -m camops_operator.docgen; fi
+docs: install ## regenerate docs/reference.md and the generated tables of docs/operations.md
+	$(BIN)/python -m camops_operator.docgen
 
-docs-check: install ## fail when docs/reference.md is stale
-	@if $(BIN)/python -c 'import camops_operator.docgen' 2>/dev/null; then $(BIN)/python -m camops_operator.docgen --check; fi
+docs-check: install ## fail when the generated docs are stale
+	$(BIN)/python -m camops_operator.docgen --check
 
 test: test-deps ## run every test (installs what they need first)
 	$(BIN)/python -m pytest tests
