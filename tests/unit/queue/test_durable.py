@@ -261,3 +261,24 @@ def test_a_queue_from_a_newer_camops_is_refused(tmp_path: Path) -> None:
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     with pytest.raises(RuntimeError, match="newer camops"):
         DurableQueue(tmp_path / "q")
+
+
+def test_puts_survive_a_concurrent_orphan_sweep(queue: DurableQueue) -> None:
+    """The sweep may catch a payload between its creation and its lock; the put must still land."""
+    import threading
+
+    stop = threading.Event()
+
+    def sweep() -> None:
+        while not stop.is_set():
+            queue.sweep_orphans()
+
+    sweeper = threading.Thread(target=sweep, daemon=True)
+    sweeper.start()
+    try:
+        batch = fill(queue, "door", 300, size=64)
+    finally:
+        stop.set()
+        sweeper.join(10)
+    assert queue.stats().depth == len(batch.expected) == 300
+    assert len([n for n in os.listdir(queue.payloads) if not n.startswith(".")]) == 300

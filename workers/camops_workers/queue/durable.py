@@ -411,10 +411,8 @@ class DurableQueue:
         fd = _adopt(capture.path, tmp) if capture.path is not None else None
         if fd is None:
             moved_from = None
-            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
+            fd = _create_locked(tmp)
         try:
-            if moved_from is None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
             if capture.data is not None:
                 digest.update(capture.data)
                 _write_all(fd, capture.data)
@@ -711,6 +709,23 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _create_locked(path: Path, attempts: int = 3) -> int:
+    """Create ``path`` and hold an exclusive flock on it.
+
+    Between the creation and the lock the orphan sweep may see an unlocked file without a
+    row and remove it; the lock is then held on a nameless inode. Check that the name still
+    points at our file, and create it again when it does not.
+    """
+    for _ in range(attempts):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        os.close(fd)
+    raise OSError(errno.EBUSY, f"payload {path.name} was removed while being created {attempts} times")
 
 
 def _adopt(path: Path, target: Path) -> int | None:
