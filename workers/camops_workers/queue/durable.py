@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Literal
 
 from camops_workers.contract import QueueConfig
+from camops_workers.fsutil import fsync_dir
 from camops_workers.items import Capture
 from camops_workers.queue import metrics
 from camops_workers.ratelimit import RateLimited
@@ -242,7 +243,7 @@ class DurableQueue:
             raise RuntimeError(f"queue {self.name} was written by a newer camops (schema {version} > {SCHEMA_VERSION})")
         if version < SCHEMA_VERSION:
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         self._payloads_fd = os.open(self.payloads, os.O_RDONLY | os.O_DIRECTORY)
         self.sweep_orphans()
         metrics.register_queue(self)
@@ -740,11 +741,3 @@ def _adopt(path: Path, target: Path) -> int | None:
             return None
         raise
     return fd
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

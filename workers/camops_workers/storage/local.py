@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from camops_workers.fsutil import fsync_dir
 from camops_workers.redact import redact
 from camops_workers.storage.base import (
     ObjectStore,
@@ -98,7 +99,7 @@ class LocalStore:
                 os.fsync(dst.fileno())
             self._write_xattrs(tmp, content_type, metadata)
             os.replace(tmp, target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         except FileNotFoundError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -254,11 +255,3 @@ class LocalStore:
                 with contextlib.suppress(OSError, UnicodeDecodeError):
                     out[name[len(_XATTR_PREFIX) :]] = os.getxattr(path, name).decode("utf-8")
         return out
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
