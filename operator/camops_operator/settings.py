@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from camops_workers.units import parse_duration
 
@@ -59,6 +59,18 @@ class OperatorSettings(BaseModel):
     mediamtx_delete_timeout: float = Field(
         default=60.0, gt=0, description="Longest a Camera's deletion waits for MediaMTX before letting go."
     )
+    events_webhook_url: str | None = Field(
+        default=None, description="Fleet-wide CloudEvents webhook for Cameras without spec.events (http(s) URL)."
+    )
+    events_webhook_mode: Literal["structured", "binary"] = Field(
+        default="structured", description="CloudEvents HTTP mode of the fleet-wide webhook."
+    )
+    events_nats_url: str | None = Field(
+        default=None, description="Fleet-wide NATS server (nats:// URL) for Cameras without spec.events."
+    )
+    events_nats_subject: str | None = Field(
+        default=None, description="Subject prefix on the fleet-wide NATS server; default camops.<namespace>.<camera>."
+    )
     http_port: int = Field(default=8080, ge=0, le=65535, description="Operator /healthz and /metrics (0: off).")
     drain_schedule: str = Field(default="*/10 * * * *", description="Cron schedule of the queue drain jobs.")
     drain_max_seconds: int = Field(default=540, ge=1, description="Longest one drain run uploads.")
@@ -66,6 +78,20 @@ class OperatorSettings(BaseModel):
     drift_interval: float = Field(default=60.0, gt=0, description="Seconds between MediaMTX drift repairs.")
     status_interval: float = Field(default=30.0, gt=0, description="Seconds between status roll-ups per Camera.")
     retry_delay: float = Field(default=10.0, gt=0, description="First backoff of a failed reconcile (seconds).")
+
+    @field_validator("events_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("events_nats_url")
+    @classmethod
+    def _nats_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("nats://", "tls://")):
+            raise ValueError("must be a nats:// or tls:// URL")
+        return value
 
     @property
     def mediamtx_enabled(self) -> bool:
@@ -115,6 +141,9 @@ def _convert(cls: type[OperatorSettings], name: str, key: str, value: str) -> ob
             "storage_region",
             "mediamtx_api_url",
             "mediamtx_rtsp_url",
+            "events_webhook_url",
+            "events_nats_url",
+            "events_nats_subject",
         }
         and value == ""
     ):

@@ -32,7 +32,14 @@ from camops_operator.builders.contract import (
 )
 from camops_operator.builders.queue import QUEUE_VOLUME, queue_volume
 from camops_operator.settings import OperatorSettings
-from camops_workers.contract import CredentialRef, StorageConfig, WorkerConfig
+from camops_workers.contract import (
+    CredentialRef,
+    EventsConfig,
+    NatsSinkConfig,
+    StorageConfig,
+    WebhookSinkConfig,
+    WorkerConfig,
+)
 
 __all__ = [
     "CONFIG_FILE",
@@ -42,6 +49,7 @@ __all__ = [
     "build_worker_deployment",
     "cluster_environment",
     "contract_json",
+    "fleet_events",
     "secret_mounts",
     "storage_secret",
     "worker_name",
@@ -98,7 +106,25 @@ def cluster_environment(settings: OperatorSettings) -> ContractEnvironment:
         http_port=settings.worker_http_port,
         report_status=True,
         log_level=settings.log_level,
+        default_events=fleet_events(settings),
     )
+
+
+def fleet_events(settings: OperatorSettings) -> EventsConfig | None:
+    """The operator-wide event sinks for Cameras that name none (``spec.events``), or None."""
+    if not settings.events_webhook_url and not settings.events_nats_url:
+        return None
+    webhook = (
+        WebhookSinkConfig(url=settings.events_webhook_url, mode=settings.events_webhook_mode)
+        if settings.events_webhook_url
+        else None
+    )
+    nats = (
+        NatsSinkConfig(servers=[settings.events_nats_url], subject=settings.events_nats_subject)
+        if settings.events_nats_url
+        else None
+    )
+    return EventsConfig(webhook=webhook, nats=nats)
 
 
 def storage_secret(camera: Camera, settings: OperatorSettings) -> tuple[str, str, str]:

@@ -25,6 +25,7 @@ ALL_ON: dict[str, Any] = {
     "mediamtx": {"enabled": True, "api": {"password": "not-a-real-password"}, "hls": True},
     "metrics": {"serviceMonitor": {"enabled": True}, "podMonitor": {"enabled": True}},
     "grafanaDashboard": {"enabled": True},
+    "events": {"webhookUrl": "http://events.ops.svc:8080/in", "webhookMode": "binary", "natsUrl": "nats://nats:4222"},
     "operator": {"priorityClassName": "system-cluster-critical", "extraEnv": [{"name": "TZ", "value": "UTC"}]},
 }
 

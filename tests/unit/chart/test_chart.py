@@ -167,6 +167,8 @@ BAD_VALUES: list[tuple[dict[str, Any], str]] = [
     ({"mediamtx": {"rtspTransports": ["quic"]}}, "/mediamtx/rtspTransports/0"),
     ({"metrics": {"serviceMonitor": {"enabled": "true"}}}, "/metrics/serviceMonitor/enabled"),
     ({"workers": {"serviceAccount": {"name": ""}}}, "/workers/serviceAccount/name"),
+    ({"events": {"webhookUrl": "events:8080"}}, "/events/webhookUrl"),
+    ({"events": {"natsUrl": "http://nats:4222"}}, "/events/natsUrl"),
 ]
 
 

@@ -93,6 +93,10 @@ def test_rendered_environment_parses_into_the_asked_settings() -> None:
     assert settings.mediamtx_timeout == 5.0
     assert settings.http_port == 8080
     assert settings.log_level == "INFO"
+    assert settings.events_webhook_url == "http://events.ops.svc:8080/in"
+    assert settings.events_webhook_mode == "binary"
+    assert settings.events_nats_url == "nats://nats:4222"
+    assert settings.events_nats_subject is None
 
 
 def test_default_environment_parses_too() -> None:

@@ -70,3 +70,25 @@ def test_no_credentials_ref_means_no_credentials_in_contract() -> None:
 def test_queue_limits_default_to_ninety_percent_of_the_volume() -> None:
     assert queue_limits(camera(offlineQueue={"size": "10Gi"})) == (int(10 * 2**30 * 0.9), None)
     assert queue_limits(camera(offlineQueue={"maxBytes": "1Gi", "maxItems": 7})) == (2**30, 7)
+
+
+def test_fleet_event_sinks_from_settings_apply_to_cameras_without_their_own() -> None:
+    env = cluster_environment(
+        settings(
+            events_webhook_url="http://events.ops:8080/in",
+            events_webhook_mode="binary",
+            events_nats_url="nats://nats:4222",
+        )
+    )
+    plain = build_worker_contract(camera(), env)
+    assert plain.events is not None
+    assert plain.events.webhook is not None
+    assert (plain.events.webhook.url, plain.events.webhook.mode) == ("http://events.ops:8080/in", "binary")
+    assert plain.events.nats is not None
+    assert plain.events.nats.servers == ["nats://nats:4222"]
+    own = build_worker_contract(camera(events={"webhook": {"url": "https://hooks.example/cam"}}), env)
+    assert own.events is not None
+    assert own.events.webhook is not None
+    assert own.events.webhook.url == "https://hooks.example/cam"
+    assert own.events.nats is None  # a Camera's own sinks replace the fleet's
+    assert build_worker_contract(camera(), cluster_environment(settings())).events is None

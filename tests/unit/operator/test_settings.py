@@ -43,3 +43,18 @@ def test_env_values_are_parsed() -> None:
 def test_bad_values_name_the_variable(key: str, value: str) -> None:
     with pytest.raises(SettingsError, match=key):
         OperatorSettings.from_env({key: value})
+
+
+def test_fleet_event_sinks_are_read_and_checked() -> None:
+    s = OperatorSettings.from_env(
+        {
+            "CAMOPS_EVENTS_WEBHOOK_URL": "http://events:8080/",
+            "CAMOPS_EVENTS_NATS_URL": "",
+            "CAMOPS_EVENTS_WEBHOOK_MODE": "binary",
+        }
+    )
+    assert (s.events_webhook_url, s.events_webhook_mode, s.events_nats_url) == ("http://events:8080/", "binary", None)
+    with pytest.raises(SettingsError, match=r"CAMOPS_EVENTS_WEBHOOK_URL.*http"):
+        OperatorSettings.from_env({"CAMOPS_EVENTS_WEBHOOK_URL": "events:8080"})
+    with pytest.raises(SettingsError, match="CAMOPS_EVENTS_NATS_URL"):
+        OperatorSettings.from_env({"CAMOPS_EVENTS_NATS_URL": "http://nats:4222"})
