@@ -176,23 +176,21 @@ class MediaMTXStandIn:
         return self._ok()
 
     async def _patch(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
-        if name not in self.paths:
-            return self._error(404, "path configuration not found")
-        self.paths[name] = {**self.paths[name], **body, "name": name}
-        return self._ok()
+        return await self._update(request, merge=True)
 
     async def _replace(self, request: web.Request) -> web.Response:
+        return await self._update(request, merge=False)
+
+    async def _update(self, request: web.Request, *, merge: bool) -> web.Response:
+        """PATCH merges the body into the existing path; replace (POST) swaps it whole."""
         name = request.match_info["name"]
         body = await self._body(request)
         if isinstance(body, web.Response):
             return body
         if name not in self.paths:
             return self._error(404, "path configuration not found")
-        self.paths[name] = {**body, "name": name}
+        base = self.paths[name] if merge else {}
+        self.paths[name] = {**base, **body, "name": name}
         return self._ok()
 
     async def _delete(self, request: web.Request) -> web.Response:

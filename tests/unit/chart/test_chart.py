@@ -17,19 +17,16 @@ import helm_python as helm
 import kubernetes_validate
 import pytest
 import yaml
-from kubernetes_validate.utils import all_versions
 
 from camops_operator import crdgen
 from camops_operator.api import Camera
 from tests.support.crd import validate
+from tests.support.kubernetes import supported_versions
 from tests.unit.chart.render import ALL_ON, CHART, NAMESPACE, ROOT, render
 
 DATA = Path(__file__).parent / "data"
 #: Every Kubernetes minor version from 1.29 to the newest kubernetes-validate ships.
-VERSIONS = sorted(
-    {v.rsplit(".", 1)[0] for v in all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 29)},
-    key=lambda v: tuple(map(int, v.split("."))),
-)
+VERSIONS = supported_versions()
 #: Prometheus Operator kinds are not in the Kubernetes schemas (they come from its own CRDs).
 NOT_IN_KUBERNETES_SCHEMAS = "monitoring.coreos.com/"
 
@@ -39,7 +36,7 @@ def _operator(values: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def test_versions_cover_1_29_to_the_newest() -> None:
-    assert VERSIONS[0] == "1.29"
+    assert VERSIONS[0] == "1.29.0"
     assert len(VERSIONS) >= 9, VERSIONS
 
 

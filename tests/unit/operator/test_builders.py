@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import kubernetes_validate
 import pytest
-from kubernetes_validate import utils as kv_utils
 
 from camops_operator.api.camera import Camera
 from camops_operator.builders.common import child_name, label_value
@@ -18,20 +16,8 @@ from camops_operator.builders.drain import build_drain_cron_job
 from camops_operator.builders.queue import build_queue_pvc
 from camops_operator.builders.worker import CONTRACT_HASH_ANNOTATION, build_worker_config_map, build_worker_deployment
 from camops_operator.settings import OperatorSettings
+from tests.support.kubernetes import supported_versions
 from tests.unit.operator.factories import camera, settings
-
-MIN_VERSION = (1, 29)
-
-
-@cache
-def versions() -> list[str]:
-    """Every Kubernetes version kubernetes-validate ships, from 1.29 on."""
-    out = set()
-    for v in kv_utils.all_versions():
-        major, minor = (int(p) for p in v.split(".")[:2])
-        if (major, minor) >= MIN_VERSION:
-            out.add(f"{major}.{minor}.0")
-    return sorted(out, key=lambda v: tuple(int(p) for p in v.split(".")))
 
 
 def children(cam: Any, s: OperatorSettings) -> list[dict[str, Any]]:
@@ -68,7 +54,7 @@ CAMERAS: dict[str, Callable[[], Camera]] = {
 }
 
 
-@pytest.mark.parametrize("version", versions())
+@pytest.mark.parametrize("version", supported_versions())
 @pytest.mark.parametrize("case", sorted(CAMERAS))
 def test_every_manifest_is_valid_kubernetes(case: str, version: str) -> None:
     for manifest in children(CAMERAS[case](), settings()):
@@ -76,8 +62,8 @@ def test_every_manifest_is_valid_kubernetes(case: str, version: str) -> None:
 
 
 def test_versions_cover_129_to_newest() -> None:
-    assert versions()[0] == "1.29.0"
-    assert len(versions()) >= 2
+    assert supported_versions()[0] == "1.29.0"
+    assert len(supported_versions()) >= 2
 
 
 def test_deployment_runs_one_recreated_restricted_worker() -> None:
@@ -178,7 +164,7 @@ def test_long_names_fit_kubernetes_limits() -> None:
     assert all(len(v) <= 63 for v in cron["metadata"]["labels"].values())
     assert child_name(name, "drain", 52) == child_name(name, "drain", 52)
     assert label_value("short") == "short"
-    kubernetes_validate.validate(cron, versions()[-1], strict=True)
+    kubernetes_validate.validate(cron, supported_versions()[-1], strict=True)
 
 
 def test_via_mediamtx_without_rtsp_url_is_a_contract_error() -> None:

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import kubernetes_validate
 import pytest
-from kubernetes_validate import utils as kv_utils
 
 from camops_operator.api.retention import RetentionPolicy
 from camops_operator.builders.retention import build_retention_cron_job, retention_name
 from camops_operator.settings import OperatorSettings
-
-MIN_VERSION = (1, 29)
-
-
-@cache
-def versions() -> list[str]:
-    out = set()
-    for v in kv_utils.all_versions():
-        major, minor = (int(p) for p in v.split(".")[:2])
-        if (major, minor) >= MIN_VERSION:
-            out.add(f"{major}.{minor}.0")
-    return sorted(out, key=lambda v: tuple(int(p) for p in v.split(".")))
+from tests.support.kubernetes import supported_versions
 
 
 def policy(name: str = "one-week", **spec: Any) -> RetentionPolicy:
@@ -51,15 +38,15 @@ CASES: dict[str, Callable[[], RetentionPolicy]] = {
 }
 
 
-@pytest.mark.parametrize("version", versions())
+@pytest.mark.parametrize("version", supported_versions())
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_cron_job_is_valid_kubernetes(case: str, version: str) -> None:
     kubernetes_validate.validate(build_retention_cron_job(CASES[case](), SETTINGS), version, strict=True)
 
 
 def test_versions_cover_129_to_newest() -> None:
-    assert versions()[0] == "1.29.0"
-    assert len(versions()) >= 2
+    assert supported_versions()[0] == "1.29.0"
+    assert len(supported_versions()) >= 2
 
 
 def test_schedule_suspend_and_no_overlap() -> None:
