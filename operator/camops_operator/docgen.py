@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from camops_operator import crdgen
+from camops_operator import chartdoc, crdgen
 from camops_operator.api.camera import OfflineQueueSpec
 from camops_operator.api.common import API_VERSION
 from camops_operator.builders.contract import QUEUE_FILL_RATIO
@@ -28,12 +28,14 @@ __all__ = [
     "OPERATIONS_PATH",
     "SIZING_PATH",
     "check",
+    "check_chart_readme",
     "check_operations",
     "main",
     "render_bench",
     "render_growth",
     "render_reference",
     "save_bench",
+    "update_chart_readme",
     "update_operations",
     "write",
 ]
@@ -412,6 +414,30 @@ def check_operations(
     return _render_operations(text, sizing_path, bench_path) == text
 
 
+def _chart_readme(readme: Path, values: Path) -> tuple[str, str]:
+    text = readme.read_text(encoding="utf-8")
+    return text, chartdoc.spliced_readme(text, values.read_text(encoding="utf-8"))
+
+
+def update_chart_readme(readme: Path = chartdoc.CHART_README, values: Path = chartdoc.CHART_VALUES) -> bool:
+    """Rewrite the values tables of the chart's README from values.yaml; True when it changed."""
+    if not readme.exists():
+        return False
+    text, new = _chart_readme(readme, values)
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+        return True
+    return False
+
+
+def check_chart_readme(readme: Path = chartdoc.CHART_README, values: Path = chartdoc.CHART_VALUES) -> bool:
+    """True when the chart README's values tables match values.yaml (or there is no README)."""
+    if not readme.exists():
+        return True
+    text, new = _chart_readme(readme, values)
+    return new == text
+
+
 def save_bench(output: Path, command: str, path: Path = BENCH_PATH) -> Path:
     """Keep the figures of a ``bench/capture.py`` run (its output's last line) with where they were measured."""
     import os
@@ -456,6 +482,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stale: list[Path] = [] if check(args.output) else [args.output]
         if args.output == DEFAULT_PATH and not check_operations():
             stale.append(OPERATIONS_PATH)
+        if args.output == DEFAULT_PATH and not check_chart_readme():
+            stale.append(chartdoc.CHART_README)
         for name in stale:
             print(f"stale: {name} (run `make docs` and commit the result)", file=sys.stderr)
         return 1 if stale else 0
@@ -470,6 +498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {write(args.output)}")
     if args.output == DEFAULT_PATH and update_operations():
         print(f"updated {OPERATIONS_PATH}")
+    if args.output == DEFAULT_PATH and update_chart_readme():
+        print(f"updated {chartdoc.CHART_README}")
     return 0
 
 
