@@ -197,15 +197,17 @@ def compute_status(obs: Observed, previous: CameraStatus | None, now: datetime) 
         phase=_phase(obs, parts),
         conditions=conditions,
         capture=previous.capture if previous else None,
+        worker=previous.worker if previous else None,
     )
 
 
 def status_changes(previous: CameraStatus | None, new: CameraStatus) -> dict[str, Any] | None:
-    """The status fields to patch (our fields only; ``capture`` belongs to the worker), or None."""
+    """The status fields to patch (our fields only; ``capture`` and ``worker`` belong to the worker), or None."""
     ours = dump(new)
-    ours.pop("capture", None)
     before = dump(previous) if previous else {}
-    before.pop("capture", None)
+    for worker_field in ("capture", "worker"):
+        ours.pop(worker_field, None)
+        before.pop(worker_field, None)
     return ours if ours != before else None
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "NatsEventsSpec",
     "OfflineQueueSpec",
     "RecordingSpec",
+    "ResourceRequirements",
     "SecretKeyRef",
     "SnapshotsSpec",
     "SourceSpec",
@@ -443,6 +444,15 @@ class CameraSpec(SpecModel):
     events: EventsSpec | None = Field(
         default=None, description="Publish CloudEvents about snapshots, segments, analysis results and state."
     )
+    pool: str | None = Field(
+        default=None,
+        max_length=63,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description=(
+            "Name of a CameraPool in the Camera's namespace: a pool worker serves the camera instead of a "
+            "Deployment of its own (spec.worker and spec.offlineQueue then come from the pool)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> CameraSpec:
@@ -505,6 +515,9 @@ class CameraStatus(StatusModel):
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
     capture: CaptureStatus | None = Field(default=None, description="Summary reported by the capture worker.")
+    worker: str | None = Field(
+        default=None, description="The pod serving the camera, as its worker reports it (pooled cameras)."
+    )
 
 
 class Camera(BaseModel):
