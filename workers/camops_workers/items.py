@@ -15,6 +15,8 @@ class ItemKind(StrEnum):
     SNAPSHOT = "snapshot"
     SEGMENT = "segment"
     ANALYSIS = "analysis"
+    #: The small copy of the newest snapshot (``latest.thumb.jpg``); never announced to listeners.
+    THUMBNAIL = "thumbnail"
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,6 @@ def drain(config: WorkerConfig) -> LocalStore:
 
 
 def stored(config: WorkerConfig, suffix: str) -> list[Path]:
-    """Stored objects of the camera with ``suffix``, oldest first (``latest.jpg`` excluded)."""
+    """Stored objects of the camera with ``suffix``, oldest first (``latest.jpg`` and its thumbnail excluded)."""
     root = Path(str(config.storage.directory))
-    return sorted(p for p in root.rglob(f"*{suffix}") if p.name != "latest.jpg")
+    return sorted(p for p in root.rglob(f"*{suffix}") if not p.name.startswith("latest."))

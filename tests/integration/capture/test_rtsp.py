@@ -17,7 +17,7 @@ import simplejpeg
 
 from camops_workers.capture.sampler import SessionKind
 from camops_workers.capture.worker import CaptureWorker
-from camops_workers.items import Capture
+from camops_workers.items import Capture, ItemKind
 from camops_workers.storage.keys import key_time
 from tests.integration.capture.helpers import RunningWorker, contract, drain, free_port, stored
 from tests.servers.rtsp import RtspServer
@@ -51,7 +51,10 @@ def test_snapshots_at_the_interval_and_segments_of_the_set_duration(
     assert all(t is not None for t in times)
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]  # type: ignore[operator]
     assert statistics.median(gaps) == pytest.approx(0.5, abs=0.15)
-    assert (Path(str(config.storage.directory)) / "cam1" / "latest.jpg").exists()
+    latest = Path(str(config.storage.directory)) / "cam1" / "latest.jpg"
+    thumb = latest.with_name("latest.thumb.jpg")
+    assert simplejpeg.decode_jpeg_header(thumb.read_bytes())[:2] == (180, 320)  # from the same decoded picture
+    assert thumb.stat().st_size < latest.stat().st_size / 2
 
     segments = stored(config, ".mp4")
     assert len(segments) >= 2
@@ -185,12 +188,16 @@ def test_long_interval_opens_a_session_per_snapshot(tmp_path: Path, rtsp_server:
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     deadline = time.monotonic() + 20
-    while len(sink.items) < 3 and time.monotonic() < deadline:
+    while len(sink.items) < 6 and time.monotonic() < deadline:
         time.sleep(0.1)
     stop.set()
     thread.join(10)
-    assert len(sink.items) >= 3
-    for item in sink.items:
+    snapshots = [i for i in sink.items if i.kind is ItemKind.SNAPSHOT]
+    thumbs = [i for i in sink.items if i.kind is ItemKind.THUMBNAIL]
+    assert len(snapshots) >= 3
+    assert len(thumbs) >= len(snapshots) - 1
+    assert {t.key for t in thumbs} == {"cam1/latest.thumb.jpg"}
+    for item in snapshots:
         assert item.data is not None
         assert simplejpeg.decode_jpeg_header(item.data)[:2] == (240, 320)
     assert worker.state().source_errors == 0

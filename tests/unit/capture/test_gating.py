@@ -20,7 +20,7 @@ import simplejpeg
 from camops_workers.capture.jpeg import inspect_jpeg
 from camops_workers.capture.worker import CaptureWorker
 from camops_workers.contract import WorkerConfig
-from camops_workers.items import Capture
+from camops_workers.items import Capture, ItemKind
 
 WIDTH, HEIGHT, FPS, GOP = 320, 240, 25, 50
 SECONDS = 8
@@ -29,10 +29,11 @@ SECONDS = 8
 class ListSink:
     def __init__(self) -> None:
         self.captures: list[Capture] = []
+        self.thumbnails: list[Capture] = []
 
     def put(self, capture: Capture) -> str:
-        self.captures.append(capture)
-        return str(len(self.captures))
+        (self.thumbnails if capture.kind is ItemKind.THUMBNAIL else self.captures).append(capture)
+        return str(len(self.captures) + len(self.thumbnails))
 
 
 def grey_of(frame_number: int) -> int:

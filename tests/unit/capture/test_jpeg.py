@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import simplejpeg
 
-from camops_workers.capture.jpeg import JpegError, encode_frame, encode_frame_pillow, inspect_jpeg, scaled_size
+from camops_workers.capture.jpeg import (
+    JpegError,
+    encode_frame,
+    encode_frame_pillow,
+    inspect_jpeg,
+    scaled_size,
+    thumbnail_from_jpeg,
+)
 
 
 def yuv_frame(width: int, height: int, y: int, fmt: str = "yuv420p") -> av.VideoFrame:
@@ -89,3 +96,14 @@ def test_limited_range_colours_match_the_rgb_path(y: int, u: int, v: int) -> Non
     ours = simplejpeg.decode_jpeg(encode_frame(frame, quality=95)).reshape(-1, 3).mean(axis=0)
     rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3).mean(axis=0)
     assert np.abs(ours - rgb).max() <= 4, (ours, rgb)
+
+
+def test_thumbnail_from_a_jpeg_is_320_wide_and_the_same_picture() -> None:
+    big = encode_frame(yuv_frame(1920, 1080, 235), quality=90)
+    thumb = thumbnail_from_jpeg(big)
+    info = inspect_jpeg(thumb)
+    assert (info.width, info.height) == (320, 180)
+    assert abs(int(simplejpeg.decode_jpeg(thumb).mean()) - 255) <= 3
+    assert len(thumb) < len(big)
+    small = encode_frame(yuv_frame(160, 120, 100))
+    assert inspect_jpeg(thumbnail_from_jpeg(small)).width == 160  # never enlarged

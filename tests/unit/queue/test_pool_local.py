@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -10,10 +11,12 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY, generate_latest
 
+from camops_workers.items import ItemKind
 from camops_workers.queue.breaker import CircuitBreaker
 from camops_workers.queue.durable import DurableQueue, QueueLimits
 from camops_workers.queue.uploader import UploaderPool
 from camops_workers.storage.base import PermanentStorageError, TransientStorageError
+from camops_workers.storage.keys import thumbnail_key
 from camops_workers.storage.local import LocalStore
 from tests.unit.queue.captures import T0, capture
 
@@ -112,4 +115,25 @@ def test_every_outcome_of_a_probe_lets_the_breaker_move_on(tmp_path: Path, error
     stats = pool.drain(max_seconds=20)
     assert (stats.depth, stats.uploaded) == (0, 4)
     assert str(pool.breaker_state) == "closed"
+    queue.close()
+
+
+def test_an_older_thumbnail_never_replaces_a_newer_one(tmp_path: Path) -> None:
+    """latest.thumb.jpg (an overwritten key) keeps the newest picture even when an older item uploads last."""
+    queue = DurableQueue(tmp_path / "queue")
+    store = LocalStore(tmp_path / "data")
+    older, newer = (
+        replace(capture("porch", i), kind=ItemKind.THUMBNAIL, key=thumbnail_key("q", "porch")) for i in (0, 1)
+    )
+    queue.put(older)
+    held = queue.claim("another-uploader", 0.3)  # e.g. a slow uploader holding the older one
+    assert held is not None
+    queue.put(newer)
+    UploaderPool(queue, store, workers=1, idle_s=0.02).drain(max_seconds=10)
+    thumb = store.root / "q/porch/latest.thumb.jpg"
+    assert thumb.read_bytes() == newer.data
+    time.sleep(0.4)  # the lease lapses: the older item is uploaded now, after the newer one
+    stats = UploaderPool(queue, store, workers=1, idle_s=0.02).drain(max_seconds=10)
+    assert stats.depth == 0
+    assert thumb.read_bytes() == newer.data
     queue.close()

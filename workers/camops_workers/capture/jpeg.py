@@ -18,7 +18,21 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["JpegError", "JpegInfo", "encode_frame", "encode_frame_pillow", "inspect_jpeg", "scaled_size"]
+__all__ = [
+    "THUMBNAIL_QUALITY",
+    "THUMBNAIL_WIDTH",
+    "JpegError",
+    "JpegInfo",
+    "encode_frame",
+    "encode_frame_pillow",
+    "inspect_jpeg",
+    "scaled_size",
+    "thumbnail_from_jpeg",
+]
+
+#: Width and quality of ``latest.thumb.jpg`` (a tile on the console's wall; ~10-20 KB).
+THUMBNAIL_WIDTH = 320
+THUMBNAIL_QUALITY = 70
 
 _FULL_RANGE_FORMATS = {"yuvj420p", "yuvj422p", "yuvj444p"}
 _COLOR_RANGE_JPEG = 2  # AVCOL_RANGE_JPEG
@@ -113,3 +127,21 @@ def inspect_jpeg(data: bytes) -> JpegInfo:
     if width <= 0 or height <= 0:
         raise JpegError("JPEG header has no image size")
     return JpegInfo(width=int(width), height=int(height))
+
+
+def thumbnail_from_jpeg(data: bytes, width: int = THUMBNAIL_WIDTH, quality: int = THUMBNAIL_QUALITY) -> bytes:
+    """A ``width``-wide JPEG from JPEG bytes (HTTP snapshot cameras have no decoded picture).
+
+    libjpeg-turbo decodes at the smallest DCT scale (1/2, 1/4, 1/8) still at least ``width``
+    wide, so a 1080p snapshot is decoded at 480x270 and only that is resized.
+    """
+    import simplejpeg
+    from PIL import Image
+
+    rgb = simplejpeg.decode_jpeg(data, colorspace="RGB", min_width=width, min_height=1)
+    height, src_width = rgb.shape[:2]
+    image = Image.fromarray(rgb)
+    if src_width > width:
+        out_w, out_h = scaled_size(src_width, height, width)
+        image = image.resize((out_w, out_h), Image.Resampling.BILINEAR)
+    return bytes(simplejpeg.encode_jpeg(np.asarray(image), quality=quality, colorspace="RGB"))

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from camops_workers.capture.jpeg import encode_frame
+from camops_workers.capture.jpeg import THUMBNAIL_QUALITY, THUMBNAIL_WIDTH, encode_frame
 from camops_workers.capture.metrics import CaptureMetrics
 from camops_workers.capture.sampler import (
     GateMode,
@@ -40,7 +40,7 @@ from camops_workers.capture.stream_source import SourceError, StreamSource
 from camops_workers.contract import WorkerConfig
 from camops_workers.items import Capture, CaptureListener, CaptureSink, ItemKind
 from camops_workers.redact import redact
-from camops_workers.storage.keys import Layout, latest_key, object_key
+from camops_workers.storage.keys import Layout, latest_key, object_key, thumbnail_key
 
 __all__ = ["CaptureWorker", "WorkerState"]
 
@@ -584,9 +584,14 @@ class CaptureWorker:
             from camops_workers.capture.jpeg import scaled_size
 
             width, height = scaled_size(width, height, snap.max_width)
-        self._store_snapshot(data, captured_at, width, height)
+        thumb: bytes | None = None
+        with contextlib.suppress(ValueError, RuntimeError):  # no thumbnail is no reason to lose the snapshot
+            thumb = encode_frame(frame, THUMBNAIL_QUALITY, THUMBNAIL_WIDTH)
+        self._store_snapshot(data, captured_at, width, height, thumb=thumb)
 
-    def _store_snapshot(self, data: bytes, captured_at: datetime, width: int, height: int) -> None:
+    def _store_snapshot(
+        self, data: bytes, captured_at: datetime, width: int, height: int, *, thumb: bytes | None = None
+    ) -> None:
         storage = self.config.storage
         key = object_key(storage.layout, storage.prefix, self.camera, captured_at, "jpg")
         also = (latest_key(storage.prefix, self.camera),) if storage.layout == Layout.DATED else ()
@@ -613,6 +618,29 @@ class CaptureWorker:
             last_snapshot_key=key,
         )
         self._announce(capture)
+        self._store_thumbnail(data, captured_at, thumb)
+
+    def _store_thumbnail(self, data: bytes, captured_at: datetime, thumb: bytes | None) -> None:
+        """``latest.thumb.jpg`` beside the snapshot: from the decoded picture when there is one,
+        else (HTTP cameras) from the JPEG decoded at a reduced DCT scale."""
+        if thumb is None:
+            from camops_workers.capture.jpeg import thumbnail_from_jpeg
+
+            try:
+                thumb = thumbnail_from_jpeg(data)
+            except (ValueError, RuntimeError, OSError):
+                return
+        storage = self.config.storage
+        self._put(
+            Capture(
+                camera=self.camera,
+                kind=ItemKind.THUMBNAIL,
+                captured_at=captured_at,
+                key=thumbnail_key(storage.prefix, self.camera),
+                content_type="image/jpeg",
+                data=thumb,
+            )
+        )
 
     def _store_segment(self, segment: ClosedSegment) -> None:
         storage = self.config.storage

@@ -27,6 +27,7 @@ from camops_workers.queue.durable import DurableQueue, QueueItem, QueueStats
 from camops_workers.ratelimit import RateLimited
 from camops_workers.redact import redact
 from camops_workers.storage.base import ObjectStore, PermanentStorageError, StorageError, TransientStorageError
+from camops_workers.storage.keys import key_time
 
 __all__ = ["UploaderPool", "default_holder", "retry_delay"]
 
@@ -214,7 +215,13 @@ class UploaderPool:
                 "kind": item.kind,
                 "captured-at": item.captured_at.isoformat(timespec="milliseconds"),
             }
-            self.store.put_file(item.key, item.path, item.content_type, metadata)
+            if key_time(item.key) is not None:
+                self.store.put_file(item.key, item.path, item.content_type, metadata)
+            else:  # an overwritten key (latest.*): an older item never replaces a newer one
+                with self._shared_key_lock:
+                    if not self.queue.newer_written(item.key, item.seq):
+                        self.store.put_file(item.key, item.path, item.content_type, metadata)
+                        self.queue.note_written(item.key, item.seq)
             for key in item.also_keys:
                 with self._shared_key_lock:  # check-and-write of latest.jpg must not interleave
                     if not self.queue.newer_written(key, item.seq):

@@ -4,6 +4,8 @@ Layouts (``prefix`` may be empty):
 
 - ``dated``: ``<prefix>/<camera>/<YYYY-MM>/<DD>/<HHMMSS.mmm>.<ext>`` plus
   ``<prefix>/<camera>/latest.jpg`` for the newest snapshot;
+- every layout: ``<prefix>/<camera>/latest.thumb.jpg``, a small copy of the newest snapshot
+  (about 320 px wide) for dashboards such as the console's wall;
 - ``latest``: one object per camera and kind, overwritten (``<prefix>/<camera>/latest.<ext>``);
 - ``flat``: ``<prefix>/<camera>/<YYYYMMDDTHHMMSS.mmmZ>.<ext>``.
 
@@ -18,6 +20,7 @@ from enum import StrEnum
 
 __all__ = [
     "LATEST_SNAPSHOT_NAME",
+    "LATEST_THUMBNAIL_NAME",
     "MAX_KEY_BYTES",
     "Layout",
     "camera_prefix",
@@ -27,9 +30,11 @@ __all__ = [
     "object_key",
     "sanitize_name",
     "sanitize_prefix",
+    "thumbnail_key",
 ]
 
 LATEST_SNAPSHOT_NAME = "latest.jpg"
+LATEST_THUMBNAIL_NAME = "latest.thumb.jpg"
 
 
 class Layout(StrEnum):
@@ -118,6 +123,11 @@ def object_key(layout: Layout | str, prefix: str, camera: str, captured_at: date
 def latest_key(prefix: str, camera: str) -> str:
     """The key of the camera's newest snapshot, kept beside the dated objects."""
     return f"{camera_prefix(prefix, camera)}{LATEST_SNAPSHOT_NAME}"
+
+
+def thumbnail_key(prefix: str, camera: str) -> str:
+    """The key of the small copy of the camera's newest snapshot (every layout)."""
+    return f"{camera_prefix(prefix, camera)}{LATEST_THUMBNAIL_NAME}"
 
 
 _DATED = re.compile(r"(\d{4})-(\d{2})/(\d{2})/(\d{2})(\d{2})(\d{2})\.(\d{3})\.[a-z0-9]+(?:\.json)?$")
