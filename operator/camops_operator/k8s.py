@@ -5,15 +5,18 @@ Policy, the same for every kind:
 * ``GET`` the object; ``404`` → ``POST`` it (for a new owner, ``assume_absent`` tries the
   ``POST`` first and falls back to the rest on ``409``); a ``409`` on create means someone
   created it meanwhile → start over (bounded).
-* The desired manifest's hash is stored in the annotation ``camops.io/applied-hash``;
-  when the live object carries the same hash (and our owner reference) nothing is written.
+* The live object is compared field by field with the desired one
+  (:func:`camops_operator.builders.owned.owned_fields_drift`: every field camops sets,
+  not a hash annotation), so a hand-edited child is put back; when nothing owned
+  differs nothing is written.
 * Otherwise one JSON patch, guarded by a ``test`` of ``metadata.resourceVersion``:
   our labels and annotations are merged into the live ones, our owner reference
   replaces any other reference with the same uid, and the owned top-level
   sections (``spec``, ``data``) are replaced whole so removed fields go away.
   ``409``/``422`` (someone else wrote in between) → start over; ``404`` → create.
-* Some kinds are create-only (a PersistentVolumeClaim's spec is immutable once
-  bound): only their metadata is reconciled.
+* A PersistentVolumeClaim's spec is immutable once bound except its storage request,
+  which may only grow: its metadata is reconciled, its request raised when the desired
+  one is larger, never lowered (see :func:`claim_resize`).
 
 Nothing here relies on PUT, server-side apply, label selectors or garbage
 collection. Every public function declares its permissions with
@@ -23,7 +26,6 @@ collection. Every public function declares its permissions with
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import ssl
 from collections.abc import Mapping
@@ -33,10 +35,11 @@ from typing import Any
 
 import aiohttp
 
+from camops_operator.builders.owned import owned_fields_drift
 from camops_workers.kube import requires
+from camops_workers.units import parse_quantity
 
 __all__ = [
-    "APPLIED_HASH_ANNOTATION",
     "CONFIG_MAP",
     "CRON_JOB",
     "DEPLOYMENT",
@@ -48,6 +51,8 @@ __all__ = [
     "KubeApi",
     "KubeConflictError",
     "KubeError",
+    "claim_resize",
+    "drift",
     "ensure_config_map",
     "ensure_cron_job",
     "ensure_deployment",
@@ -55,10 +60,8 @@ __all__ = [
     "get_config_map",
     "get_deployment",
     "get_secret_values",
-    "manifest_hash",
 ]
 
-APPLIED_HASH_ANNOTATION = "camops.io/applied-hash"
 #: How often a create-or-patch starts over after losing a race before giving up (TemporaryError upstream).
 MAX_ATTEMPTS = 4
 JSON = dict[str, Any]
@@ -73,6 +76,9 @@ class Kind:
     plural: str
     kind: str
     owned_sections: tuple[str, ...] = ("spec",)
+    #: Sections camops owns whole (extra live keys are drift); others are compared key by key.
+    exact_sections: tuple[str, ...] = ()
+    #: Only metadata (and, for a claim, a larger storage request) is reconciled after creation.
     create_only: bool = False
 
     def path(self, namespace: str, name: str | None = None) -> str:
@@ -81,7 +87,9 @@ class Kind:
         return f"{out}/{name}" if name else out
 
 
-CONFIG_MAP = Kind("", "v1", "configmaps", "ConfigMap", owned_sections=("data", "binaryData"))
+CONFIG_MAP = Kind(
+    "", "v1", "configmaps", "ConfigMap", owned_sections=("data", "binaryData"), exact_sections=("data", "binaryData")
+)
 PVC = Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", create_only=True)
 DEPLOYMENT = Kind("apps", "v1", "deployments", "Deployment")
 CRON_JOB = Kind("batch", "v1", "cronjobs", "CronJob")
@@ -109,10 +117,12 @@ class ApplyResult(StrEnum):
 
 @dataclass(frozen=True)
 class Applied:
-    """What one create-or-patch did and the object as the server returned it."""
+    """What one create-or-patch did, the object as the server returned it, and what was repaired."""
 
     result: ApplyResult
     live: JSON
+    #: The owned fields that differed on the live object before an update (dotted paths).
+    drift: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,21 +196,6 @@ class KubeApi:
             return payload if isinstance(payload, dict) else {}
 
 
-def manifest_hash(manifest: Mapping[str, Any]) -> str:
-    """A stable short hash of a manifest (ignoring our own hash annotation)."""
-    meta = dict(manifest.get("metadata", {}))
-    annotations = {k: v for k, v in meta.get("annotations", {}).items() if k != APPLIED_HASH_ANNOTATION}
-    meta["annotations"] = annotations
-    canonical = json.dumps({**manifest, "metadata": meta}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def _with_hash(manifest: Mapping[str, Any]) -> JSON:
-    meta = dict(manifest.get("metadata", {}))
-    meta["annotations"] = {**meta.get("annotations", {}), APPLIED_HASH_ANNOTATION: manifest_hash(manifest)}
-    return {**manifest, "metadata": meta}
-
-
 def _merged_owner_refs(live: list[JSON], desired: list[JSON], ours: set[str]) -> list[JSON]:
     """Keep references of other owners; ours (by uid) become exactly the desired ones."""
     keep = [ref for ref in live if ref.get("uid") not in ours and ref.get("uid") not in {d["uid"] for d in desired}]
@@ -226,7 +221,11 @@ def _patch_ops(kind: Kind, live: JSON, desired: JSON, owner_uids: set[str]) -> l
             "value": _merged_owner_refs(meta.get("ownerReferences", []), want.get("ownerReferences", []), owner_uids),
         }
     )
-    if not kind.create_only:
+    if kind.create_only:
+        grown = claim_resize(desired, live)
+        if grown is not None:
+            ops.append({"op": "replace", "path": "/" + "/".join(STORAGE_PATH), "value": grown})
+    else:
         for section in kind.owned_sections:
             if section in desired:
                 ops.append({"op": "add", "path": f"/{section}", "value": desired[section]})
@@ -235,20 +234,49 @@ def _patch_ops(kind: Kind, live: JSON, desired: JSON, owner_uids: set[str]) -> l
     return ops
 
 
-def _up_to_date(live: JSON, desired: JSON, owner_uids: set[str]) -> bool:
-    meta = live.get("metadata", {})
-    if meta.get("annotations", {}).get(APPLIED_HASH_ANNOTATION) != desired["metadata"]["annotations"].get(
-        APPLIED_HASH_ANNOTATION
-    ):
-        return False
-    live_ours = [ref for ref in meta.get("ownerReferences", []) if ref.get("uid") in owner_uids]
-    return bool(live_ours == desired["metadata"].get("ownerReferences", []))
+STORAGE_PATH = ("spec", "resources", "requests", "storage")
+
+
+def _storage(manifest: Mapping[str, Any]) -> str | None:
+    value: Any = manifest
+    for key in STORAGE_PATH:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return str(value) if value is not None else None
+
+
+def claim_resize(desired: Mapping[str, Any], live: Mapping[str, Any]) -> str | None:
+    """The storage request to patch onto a live claim: the desired one when larger, else None (pure)."""
+    want, have = _storage(desired), _storage(live)
+    if want is None or have is None:
+        return None
+    try:
+        return want if parse_quantity(want) > parse_quantity(have) else None
+    except ValueError:
+        return None
+
+
+def drift(kind: Kind, live: JSON, desired: JSON, owner_uids: set[str]) -> list[str]:
+    """The owned fields of ``live`` that differ from ``desired`` (pure; empty: nothing to write)."""
+    if kind.create_only:
+        compared = {"metadata": desired.get("metadata", {})}
+        out = owned_fields_drift(compared, live, exact=())
+        if claim_resize(desired, live) is not None:
+            out.append(".".join(STORAGE_PATH))
+    else:
+        compared = {k: v for k, v in desired.items() if k == "metadata" or k in kind.owned_sections}
+        out = owned_fields_drift(compared, live, exact=kind.exact_sections)
+        out += [s for s in kind.owned_sections if s not in desired and s in live and s not in kind.exact_sections]
+    ours = {ref.get("uid") for ref in desired.get("metadata", {}).get("ownerReferences", [])}
+    stale = [ref for ref in live.get("metadata", {}).get("ownerReferences", []) if ref.get("uid") in owner_uids - ours]
+    if stale:
+        out.append("metadata.ownerReferences")
+    return out
 
 
 async def _ensure(
     api: KubeApi, kind: Kind, manifest: Mapping[str, Any], owner_uids: set[str], *, assume_absent: bool = False
 ) -> Applied:
-    desired = _with_hash(manifest)
+    desired = dict(manifest)
     namespace = desired["metadata"]["namespace"]
     name = desired["metadata"]["name"]
     for attempt in range(MAX_ATTEMPTS):
@@ -269,7 +297,8 @@ async def _ensure(
                     continue
                 raise
             return Applied(ApplyResult.CREATED, created or desired)
-        if _up_to_date(live, desired, owner_uids):
+        differs = drift(kind, live, desired, owner_uids)
+        if not differs:
             return Applied(ApplyResult.UNCHANGED, live)
         try:
             patched = await api.request(
@@ -285,7 +314,7 @@ async def _ensure(
             raise
         if patched is None:  # deleted meanwhile
             continue
-        return Applied(ApplyResult.UPDATED, patched)
+        return Applied(ApplyResult.UPDATED, patched, tuple(differs))
     raise KubeConflictError(409, "Conflict", f"{kind.kind} {namespace}/{name} kept changing; will retry")
 
 

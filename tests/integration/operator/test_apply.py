@@ -67,21 +67,62 @@ async def test_others_labels_and_owners_survive(api: k8s.KubeApi, kube_server: K
     assert [r["uid"] for r in live["metadata"]["ownerReferences"]] == ["u-other", "u-1"]
 
 
-async def test_pvc_spec_is_never_patched_but_owner_can_be_dropped(api: k8s.KubeApi, kube_server: KubeServer) -> None:
-    pvc = {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": "gate-queue", "namespace": "site-a", "ownerReferences": [OWNER]},
-        "spec": {"resources": {"requests": {"storage": "1Gi"}}},
+async def test_pvc_request_only_grows_and_owner_can_be_dropped(api: k8s.KubeApi, kube_server: KubeServer) -> None:
+    def pvc(size: str, *, owned: bool = True, **extra: Any) -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": "gate-queue", "namespace": "site-a"}
+        if owned:
+            meta["ownerReferences"] = [OWNER]
+        return {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": meta,
+            "spec": {"resources": {"requests": {"storage": size}}, **extra},
+        }
+
+    def live() -> dict[str, Any]:
+        found = kube_server.get("v1/persistentvolumeclaims", "site-a", "gate-queue")
+        assert found is not None
+        return found
+
+    await k8s.ensure_pvc(api, pvc("1Gi"), owner_uid="u-1")
+    assert (await k8s.ensure_pvc(api, pvc("1024Mi"), owner_uid="u-1")).result == k8s.ApplyResult.UNCHANGED
+    shrink = await k8s.ensure_pvc(api, pvc("512Mi", storageClassName="fast"), owner_uid="u-1")
+    assert shrink.result == k8s.ApplyResult.UNCHANGED  # never lowered, other spec fields never written
+    assert live()["spec"] == {"resources": {"requests": {"storage": "1Gi"}}}
+    grow = await k8s.ensure_pvc(api, pvc("2Gi"), owner_uid="u-1")
+    assert grow.result == k8s.ApplyResult.UPDATED
+    assert grow.drift == ("spec.resources.requests.storage",)
+    assert live()["spec"] == {"resources": {"requests": {"storage": "2Gi"}}}
+    kept = await k8s.ensure_pvc(api, pvc("2Gi", owned=False), owner_uid="u-1")
+    assert kept.result == k8s.ApplyResult.UPDATED
+    assert live()["metadata"]["ownerReferences"] == []
+
+
+async def test_hand_edits_of_owned_fields_are_reverted_and_named(api: k8s.KubeApi, kube_server: KubeServer) -> None:
+    desired = deployment(template={"spec": {"containers": [{"name": "w", "image": "camops:1", "command": ["camops"]}]}})
+    await k8s.ensure_deployment(api, desired)
+    async with api._session_().patch(  # a person edits replicas, image and command
+        "/apis/apps/v1/namespaces/site-a/deployments/gate-worker",
+        json={
+            "spec": {
+                "replicas": 3,
+                "template": {"spec": {"containers": [{"name": "w", "image": "busybox", "command": ["sleep"]}]}},
+            }
+        },
+        headers={"Content-Type": "application/merge-patch+json"},
+    ) as resp:
+        assert resp.status == 200
+    repaired = await k8s.ensure_deployment(api, desired)
+    assert repaired.result == k8s.ApplyResult.UPDATED
+    assert set(repaired.drift) == {
+        "spec.replicas",
+        "spec.template.spec.containers[0].image",
+        "spec.template.spec.containers[0].command[0]",
     }
-    await k8s.ensure_pvc(api, pvc, owner_uid="u-1")
-    kept = {**pvc, "metadata": {"name": "gate-queue", "namespace": "site-a"}, "spec": {"resources": {}}}
-    result = await k8s.ensure_pvc(api, kept, owner_uid="u-1")
-    assert result.result == k8s.ApplyResult.UPDATED
-    live = kube_server.get("v1/persistentvolumeclaims", "site-a", "gate-queue")
+    live = kube_server.get("apps/v1/deployments", "site-a", "gate-worker")
     assert live is not None
-    assert live["spec"] == {"resources": {"requests": {"storage": "1Gi"}}}
-    assert live["metadata"]["ownerReferences"] == []
+    assert live["spec"] == desired["spec"]
+    assert (await k8s.ensure_deployment(api, desired)).result == k8s.ApplyResult.UNCHANGED
 
 
 async def test_concurrent_writers_converge_through_the_resource_version_test(api: k8s.KubeApi) -> None:
