@@ -112,8 +112,9 @@ class QueueConfig(_Model):
     max_age_s: float = 7 * 86400.0
     overflow: Literal["dropOldest", "rejectNew"] = "dropOldest"
     uploaders: int = Field(default=3, ge=1, le=64)
-    #: puts fail (ENOSPC) before the volume is this close to full, so uploads can still lease and delete
-    min_free_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
+    #: bytes kept free on the queue volume so uploads can still lease and delete; None: 1/16 of the volume,
+    #: 1 to 64 MiB (under dropOldest the oldest items are dropped to keep it free, else new captures are refused)
+    min_free_bytes: int | None = Field(default=None, ge=0)
 
 
 class StatusReportConfig(_Model):

@@ -212,10 +212,10 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_disk_full_is_a_clear_error_and_the_queue_still_drains(
+def test_disk_full_under_reject_new_is_a_clear_counted_refusal_and_the_queue_still_drains(
     small_fs: Path, s3_server: S3Server, bucket: str
 ) -> None:
-    limits = QueueLimits(10**9, 10**6, 86400.0, "dropOldest", min_free_bytes=2 * 1024 * 1024)
+    limits = QueueLimits(10**9, 10**6, 86400.0, "rejectNew", min_free_bytes=2 * 1024 * 1024)
     queue = DurableQueue(small_fs / "queue", limits)
     stored = 0
     error: OSError | None = None
@@ -231,9 +231,9 @@ def test_disk_full_is_a_clear_error_and_the_queue_still_drains(
     assert "queue volume full" in str(error)
     assert queue.stats().depth == stored > 10
     assert len(payload_files(queue)) == stored  # no half-written payload left behind
-    counted = REGISTRY.get_sample_value("camops_queue_put_errors_total", {"queue": queue.name, "reason": "ENOSPC"})
-    assert counted is not None
-    assert counted >= 1
+    counted = REGISTRY.get_sample_value("camops_queue_dropped_total", {"queue": queue.name, "reason": "volumeFull"})
+    assert counted == 1
+    assert queue.stats().dropped == 1  # a refusal is a loss: it is in ``dropped``, not only in an error counter
 
     store = open_store(s3_storage_config(s3_server, bucket))
     drained = UploaderPool(queue, store, workers=2, idle_s=0.1).drain(max_seconds=60)  # on the full disk

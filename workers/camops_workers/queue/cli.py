@@ -1,7 +1,8 @@
 """``camops queue stats|retry --queue DIR``: look into an offline queue, re-arm its failed items.
 
-``stats`` prints depth, bytes, oldest age, failed, dropped, expired and uploaded (``--json``
-for a machine), plus the first parked items with their (redacted) errors. ``retry`` puts
+``stats`` prints depth, bytes, oldest age, failed, dropped (by reason: ``dropOldest`` made room,
+``rejectNew`` and ``volumeFull`` refused new captures), expired and uploaded, what each camera
+has waiting (``--json`` for a machine), plus the first parked items with their (redacted) errors. ``retry`` puts
 every failed item back in line; a running worker or ``camops drain`` picks them up.
 """
 
@@ -41,6 +42,7 @@ def main(args: argparse.Namespace) -> int:
         stats = queue.stats()
         failed = queue.failed_items(limit=20)
         counters = queue.counters()
+        cameras = queue.by_camera()
     finally:
         queue.close()
     if args.json:
@@ -48,6 +50,8 @@ def main(args: argparse.Namespace) -> int:
             **asdict(stats),
             "pending": stats.pending,
             "counters": counters,
+            "dropped_by_reason": _dropped_by_reason(counters),
+            "cameras": {c: {"depth": n, "bytes": b} for c, (n, b) in cameras.items()},
             "failed_items": [{"id": i, "key": k, "attempts": a, "error": e} for i, k, a, e in failed],
         }
         print(json.dumps(out, sort_keys=True))
@@ -60,12 +64,24 @@ def main(args: argparse.Namespace) -> int:
         ("bytes", f"{stats.bytes} ({format_bytes(stats.bytes)})"),
         ("oldest age", age),
         ("failed", str(stats.failed)),
-        ("dropped", str(stats.dropped)),
+        ("dropped", _dropped_line(stats.dropped, counters)),
         ("expired", str(stats.expired)),
         ("uploaded", str(stats.uploaded)),
     ]
     for name, value in rows:
         print(f"{name:<11} {value}")
+    for camera, (count, size) in cameras.items():
+        rows_camera = f"{camera}: {count} items, {format_bytes(size)}"
+        print(f"{'camera':<11} {rows_camera}")
     for item_id, key, attempts, error in failed:
         print(f"failed      {key} (id {item_id}, attempts {attempts}): {error}")
     return 0
+
+
+def _dropped_by_reason(counters: dict[str, int]) -> dict[str, int]:
+    return {k.removeprefix("dropped_"): v for k, v in counters.items() if k.startswith("dropped_") and v}
+
+
+def _dropped_line(total: int, counters: dict[str, int]) -> str:
+    reasons = ", ".join(f"{k} {v}" for k, v in _dropped_by_reason(counters).items())
+    return f"{total} ({reasons})" if reasons else str(total)

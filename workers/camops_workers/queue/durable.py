@@ -7,11 +7,22 @@ Layout of a queue folder::
     payloads/.tmp-<id>        a payload being written (never visible to uploaders)
 
 Durability: ``put`` writes the payload to a temporary file under an exclusive
-``flock``, fsyncs it, renames it into place, fsyncs the folder, and only then inserts
-the row in a ``synchronous=FULL`` transaction; it returns after that commit. The lock
-is held until the row is committed, so the orphan sweep (files without a row, left by
-a crash between the rename and the insert, or between deleting a row and its file)
-can never take a payload that is still being enqueued.
+``flock``, fsyncs it, renames it into place, and hands its row to the group commit:
+the folder is fsynced and the rows inserted in one ``synchronous=FULL`` transaction for
+all the puts that arrived together (from any camera and thread), and ``put`` returns
+after that commit. Whoever finds no commit running leads the next one: it waits at most
+``commit_window_s`` for puts already writing their payloads, then commits every row
+waiting (so one producer pays no wait, and N concurrent producers share one folder fsync
+and one WAL fsync). The lock is held until the row is committed, so the orphan sweep
+(files without a row, left by a crash between the rename and the insert, or between
+deleting a row and its file) can never take a payload that is still being enqueued.
+
+Free space: before a payload is written, ``put`` checks the volume (statvfs) and keeps a
+reserve free for the index (``reserve_for``: 1/16 of the volume, 1 to 64 MiB, unless
+``min_free_bytes`` is set). Under ``dropOldest`` it drops the oldest unleased items until
+the new one fits above the reserve, so a full volume never refuses new captures while it
+holds older ones; under ``rejectNew`` (or when nothing can be dropped) the new capture is
+refused. Both are counted in ``dropped`` (``dropOldest``, ``rejectNew``, ``volumeFull``).
 
 Several processes may open one queue (a worker's pool and ``camops drain``): items
 are handed out with leases (holder, token, expiry) taken in ``BEGIN IMMEDIATE``
@@ -20,7 +31,7 @@ again. Acks and releases check the token, so a holder whose lease was taken over
 never deletes or re-arms someone else's claim.
 
 Nothing leaves the queue uncounted: uploaded, dropped (``dropOldest``, ``rejectNew``,
-payload missing) and expired items are counted in the database and in metrics.
+``volumeFull``, payload missing) and expired items are counted in the database and in metrics.
 """
 
 from __future__ import annotations
@@ -37,7 +48,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -57,6 +68,8 @@ __all__ = [
     "QueueLimits",
     "QueueStats",
     "overflow_victims",
+    "reserve_for",
+    "room_victims",
     "would_overflow",
 ]
 
@@ -106,8 +119,19 @@ _DB_NAME = "queue.db"
 _PAYLOADS = "payloads"
 _TMP = ".tmp-"
 _CHUNK = 1024 * 1024
-_WAL_CHECKPOINT_PAGES = 256
-_WAL_SIZE_LIMIT = 1024 * 1024
+_WAL_CHECKPOINT_PAGES = 128
+_WAL_SIZE_LIMIT = 512 * 1024
+_MiB = 1024 * 1024
+#: the free-space reserve scales with the volume: 1/16 of it, at least 1 MiB (twice the WAL's bound), at most 64 MiB
+_RESERVE_MIN = 1 * _MiB
+_RESERVE_MAX = 64 * _MiB
+_RESERVE_SHARE = 16
+#: the most rows one group commit inserts
+_MAX_BATCH = 256
+_INSERT_SQL = (
+    "INSERT INTO items(id, camera, kind, captured_at, enqueued_at, key, also_keys, size, sha256, "
+    "content_type, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _ANY_READY_SQL = (
     "SELECT 1 FROM items WHERE state = 'pending' AND next_attempt_at <= ? AND lease_expires_at <= ? LIMIT 1"
 )
@@ -121,7 +145,11 @@ _CLAIM_SQL = (
 
 
 class QueueFull(Exception):  # noqa: N818 - the agreed interface name
-    """``put`` under ``rejectNew`` when the queue is at its bounds (the rejection is counted)."""
+    """``put`` under ``rejectNew`` when the queue is at its bounds (the rejection is counted in ``dropped``)."""
+
+
+class _Refused(Exception):  # noqa: N818 - internal signal, never leaves ``put``
+    """The volume has no room for the new capture (and nothing more may be dropped)."""
 
 
 @dataclass(frozen=True)
@@ -130,9 +158,9 @@ class QueueLimits:
     max_items: int
     max_age_s: float
     overflow: Literal["dropOldest", "rejectNew"] = "dropOldest"
-    #: ``put`` refuses (ENOSPC) when fewer bytes than this would stay free on the queue volume, so the
-    #: index always has room to lease, ack and delete: a full disk must never stop the queue draining.
-    min_free_bytes: int = 4 * 1024 * 1024
+    #: Bytes kept free on the queue volume, so the index always has room to lease, ack and delete (a
+    #: full disk must never stop the queue draining). None: scaled with the volume (``reserve_for``).
+    min_free_bytes: int | None = None
 
     @classmethod
     def from_config(cls, c: QueueConfig) -> QueueLimits:
@@ -191,6 +219,25 @@ def would_overflow(limits: QueueLimits, items: int, size: int, incoming: int) ->
     return items + 1 > limits.max_items or size + incoming > limits.max_bytes
 
 
+def reserve_for(volume_bytes: int, configured: int | None = None) -> int:
+    """The free space ``put`` keeps on a volume of ``volume_bytes``: ``configured``, or 1/16 within 1..64 MiB."""
+    if configured is not None:
+        return configured
+    return max(_RESERVE_MIN, min(_RESERVE_MAX, volume_bytes // _RESERVE_SHARE))
+
+
+def room_victims(need: int, block: int, oldest_first: Iterable[tuple[int, int]]) -> list[int]:
+    """The seqs to drop, oldest first, to free at least ``need`` bytes (sizes rounded up to ``block``)."""
+    victims: list[int] = []
+    freed = 0
+    for seq, item_size in oldest_first:
+        if freed >= need:
+            break
+        victims.append(seq)
+        freed += -(-max(item_size, 1) // block) * block
+    return victims
+
+
 def overflow_victims(limits: QueueLimits, items: int, size: int, oldest_first: Iterable[tuple[int, int]]) -> list[int]:
     """Under ``dropOldest``: the seqs to drop, oldest first, until ``items``/``size`` fit the bounds.
 
@@ -209,16 +256,42 @@ def overflow_victims(limits: QueueLimits, items: int, size: int, oldest_first: I
 # -- the queue -------------------------------------------------------------------
 
 
+@dataclass
+class _Pending:
+    """A row waiting for the group commit; ``done`` is set once it is committed or ``error`` is known."""
+
+    row: tuple[object, ...]
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
 class DurableQueue:
     """The queue in ``directory``; satisfies ``items.CaptureSink``. Thread-safe; several processes may share it."""
 
-    def __init__(self, directory: str | Path, limits: QueueLimits | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | Path,
+        limits: QueueLimits | None = None,
+        *,
+        group_commit: bool = True,
+        commit_window_s: float = 0.005,
+    ) -> None:
         self.directory = Path(directory).absolute()
         self.limits = limits or QueueLimits.from_config(QueueConfig())
         self.name = str(self.directory)
         self.payloads = self.directory / _PAYLOADS
         self.payloads.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        # group commit: rows waiting for the next commit, puts still writing their payloads, the leader's lock
+        self._group_commit = group_commit
+        self._window_s = max(0.0, commit_window_s)
+        self._cond = threading.Condition(threading.Lock())
+        self._pending: list[_Pending] = []
+        self._in_put = 0
+        self._committer = threading.Lock()
+        #: transactions that inserted rows, and the rows they inserted (items per commit = the ratio)
+        self.commits = 0
+        self.committed_items = 0
         self._work = threading.Event()
         self._closed = False
         #: the last claim found an item: the next one skips the read-only "anything ready?" probe
@@ -226,6 +299,7 @@ class DurableQueue:
         # a full queue or a full disk repeats on every put: one line a minute, with a count
         self._overflow_log = RateLimited(60.0)
         self._put_error_log = RateLimited(60.0)
+        self._refusal_log = RateLimited(60.0)
         self._db = sqlite3.connect(
             self.directory / _DB_NAME, timeout=30.0, isolation_level=None, check_same_thread=False
         )
@@ -300,86 +374,199 @@ class DurableQueue:
     def put(self, capture: Capture) -> str:
         """Store ``capture`` durably; return its id.
 
-        Raises ``QueueFull`` under ``rejectNew`` at the bounds, and ``OSError`` (errno ENOSPC
-        when the volume is full) when the payload or row cannot be written; both are counted and
-        leave the queue as it was. A ``capture.path`` file is moved into the queue (same
-        filesystem) or copied and then removed.
+        Raises ``QueueFull`` under ``rejectNew`` at the bounds, and ``OSError`` (errno ENOSPC,
+        "queue volume full") when the volume has no room for it even after ``dropOldest`` dropped
+        what it may; both refusals are counted in ``dropped``. Other write errors raise ``OSError``
+        (counted as put errors). Either way the queue is left as it was. A ``capture.path`` file is
+        moved into the queue (same filesystem) or copied and then removed.
         """
         now = time.time()
         incoming = len(capture.data) if capture.data is not None else os.path.getsize(capture.path or "")
         if self.limits.overflow == "rejectNew":
             items, size = self._totals()
             if would_overflow(self.limits, items, size, incoming):
-                with self._tx(durable=False) as db:
-                    self._bump(db, "dropped_rejectNew")
-                metrics.DROPPED.labels(queue=self.name, reason="rejectNew").inc()
+                self._count_refusal("rejectNew")
                 raise QueueFull(
                     f"queue {self.name} is full ({items} items, {size} bytes; limits {self.limits.max_items} items, "
                     f"{self.limits.max_bytes} bytes): rejected {capture.key}"
                 )
         item_id = uuid.uuid4().hex
-        try:
-            self._check_free_space(incoming)
-            fd, size, digest = self._write_payload(item_id, capture)
-        except OSError as exc:
-            self._count_put_error(exc)
-            if exc.errno == errno.ENOSPC:
-                raise OSError(
-                    errno.ENOSPC,
-                    f"queue volume full: cannot store {capture.key} ({incoming} bytes) in {self.name}: {exc.strerror}",
-                ) from exc
-            raise
-        victims: list[str] = []
+        with self._cond:
+            self._in_put += 1
+        entry: _Pending | None = None
         try:
             try:
-                with self._tx() as db:
-                    db.execute(
-                        "INSERT INTO items(id, camera, kind, captured_at, enqueued_at, key, also_keys, size, sha256, "
-                        "content_type, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            item_id,
-                            capture.camera,
-                            str(capture.kind),
-                            capture.captured_at.timestamp(),
-                            now,
-                            capture.key,
-                            json.dumps(list(capture.also_keys)),
-                            size,
-                            digest,
-                            capture.content_type,
-                            json.dumps(capture.metadata, sort_keys=True),
-                        ),
-                    )
-                    victims = self._enforce_bounds(db, now)
-            except sqlite3.Error as exc:
-                with contextlib.suppress(OSError):
-                    (self.payloads / item_id).unlink()
-                full = "full" in str(exc).lower()
-                what = "volume full" if full else "index error"
-                error = OSError(
-                    errno.ENOSPC if full else errno.EIO,
-                    f"queue {what}: cannot store {capture.key} in {self.name}: {exc}",
-                )
-                self._count_put_error(error)
-                raise error from exc
+                self._make_room(incoming)
+                fd, size, digest = self._write_payload(item_id, capture)
+            except (OSError, _Refused) as exc:
+                raise self._refused_or_failed(exc, capture, incoming) from exc
+            row = (
+                item_id,
+                capture.camera,
+                str(capture.kind),
+                capture.captured_at.timestamp(),
+                now,
+                capture.key,
+                json.dumps(list(capture.also_keys)),
+                size,
+                digest,
+                capture.content_type,
+                json.dumps(capture.metadata, sort_keys=True),
+            )
+            entry = _Pending(row=row)
+            try:
+                with self._cond:
+                    self._pending.append(entry)
+                    self._in_put -= 1
+                    self._cond.notify_all()
+                self._await_commit(entry)
+                if entry.error is not None:
+                    with contextlib.suppress(OSError):
+                        (self.payloads / item_id).unlink()
+                    raise self._refused_or_failed(entry.error, capture, incoming) from entry.error
+            finally:
+                os.close(fd)  # releases the flock: from now on the payload belongs to its row
         finally:
-            os.close(fd)  # releases the flock: from now on the payload belongs to its row
-        self._unlink_payloads(victims)
+            if entry is None:
+                with self._cond:
+                    self._in_put -= 1
         if capture.path is not None:
             with contextlib.suppress(FileNotFoundError):
                 capture.path.unlink()  # copied across filesystems; the queue holds its own copy
         self._work.set()
         return item_id
 
-    def _check_free_space(self, incoming: int) -> None:
-        if self.limits.min_free_bytes <= 0:
-            return
+    # -- group commit ----------------------------------------------------------------
+
+    def _await_commit(self, entry: _Pending) -> None:
+        """Return once ``entry``'s row is committed (or failed): by leading a commit or by following one."""
+        while not entry.done.is_set():
+            with self._committer:
+                if entry.done.is_set():
+                    return
+                batch = self._gather()
+                if batch:
+                    self._commit_batch(batch)
+
+    def _gather(self) -> list[_Pending]:
+        """The leader's batch: every row waiting, after waiting up to the window for puts already writing."""
+        with self._cond:
+            if self._group_commit:
+                deadline = time.monotonic() + self._window_s
+                while self._in_put > 0 and len(self._pending) < _MAX_BATCH:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+                size = _MAX_BATCH
+            else:
+                size = 1
+            batch, self._pending = self._pending[:size], self._pending[size:]
+            return batch
+
+    def _commit_batch(self, batch: list[_Pending]) -> None:
+        """One folder fsync and one transaction for every row in ``batch``; each entry learns its outcome."""
+        victims: list[str] = []
+        try:
+            os.fsync(self._payloads_fd)  # the payloads' new names are durable before their rows
+            with self._tx() as db:
+                db.executemany(_INSERT_SQL, [e.row for e in batch])
+                victims = self._enforce_bounds(db, time.time())
+            self.commits += 1
+            self.committed_items += len(batch)
+            metrics.COMMITS.labels(queue=self.name).inc()
+            metrics.COMMITTED_ITEMS.labels(queue=self.name).inc(len(batch))
+        except (sqlite3.Error, OSError) as exc:
+            for e in batch:
+                e.error = exc
+        finally:
+            for e in batch:
+                e.done.set()
+        self._unlink_payloads(victims)
+
+    # -- free space ------------------------------------------------------------------
+
+    def _make_room(self, incoming: int) -> None:
+        """Keep the reserve free after writing ``incoming`` bytes: drop the oldest (``dropOldest``) or refuse."""
         info = os.statvfs(self.payloads)
-        free = info.f_bavail * info.f_frsize
-        if free - incoming < self.limits.min_free_bytes:
-            raise OSError(
+        reserve = reserve_for(info.f_blocks * info.f_frsize, self.limits.min_free_bytes)
+        if reserve <= 0:
+            return
+        block = max(info.f_frsize, 1)
+        need = reserve + incoming + block - info.f_bavail * info.f_frsize
+        if need <= 0:
+            return
+        # the index's own writes (the deletes) take some of what a drop frees: look again, a few rounds at most
+        rounds = 0
+        while self.limits.overflow == "dropOldest" and rounds < 8 and self._drop_oldest_for(need, block):
+            rounds += 1
+            info = os.statvfs(self.payloads)
+            need = reserve + incoming + block - info.f_bavail * info.f_frsize
+            if need <= 0:
+                return
+        raise _Refused(
+            f"only {info.f_bavail * info.f_frsize} bytes free, {reserve} are kept for the queue's index "
+            f"and nothing more can be dropped"
+        )
+
+    def _drop_oldest_for(self, need: int, block: int) -> int:
+        """Drop (and count) the oldest unleased items until ``need`` bytes are freed; returns how many."""
+        now = time.time()
+        with self._tx(durable=False) as db:
+            rows = db.execute(
+                "SELECT seq, size, id FROM items WHERE lease_expires_at <= ? ORDER BY seq", (now,)
+            ).fetchall()
+            ids = {int(r[0]): str(r[2]) for r in rows}
+            victims = room_victims(need, block, ((int(r[0]), int(r[1])) for r in rows))
+            if victims:
+                db.executemany("DELETE FROM items WHERE seq = ?", [(v,) for v in victims])
+                self._bump(db, "dropped_dropOldest", len(victims))
+        if victims:
+            metrics.DROPPED.labels(queue=self.name, reason="dropOldest").inc(len(victims))
+            self._unlink_payloads(ids[v] for v in victims)
+            folded = self._overflow_log(now)
+            if folded is not None:
+                log.warning(
+                    "event=queue_overflow queue=%s dropped=%d policy=dropOldest cause=free_space earlier_overflows=%d",
+                    self.name,
+                    len(victims),
+                    folded,
+                )
+        return len(victims)
+
+    def _refused_or_failed(self, exc: BaseException, capture: Capture, incoming: int) -> Exception:
+        """Count a failed put (a full volume is a counted drop) and return the error ``put`` raises."""
+        full = isinstance(exc, _Refused) or (
+            (isinstance(exc, OSError) and exc.errno == errno.ENOSPC)
+            or (isinstance(exc, sqlite3.Error) and "full" in str(exc).lower())
+        )
+        if full:
+            self._count_refusal("volumeFull")
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return OSError(
                 errno.ENOSPC,
-                f"only {free} bytes free, {self.limits.min_free_bytes} are kept for the queue's index",
+                f"queue volume full: cannot store {capture.key} ({incoming} bytes) in {self.name}: {detail}",
+            )
+        if isinstance(exc, sqlite3.Error):
+            error = OSError(errno.EIO, f"queue index error: cannot store {capture.key} in {self.name}: {exc}")
+            self._count_put_error(error)
+            return error
+        error = exc if isinstance(exc, OSError) else OSError(errno.EIO, str(exc))
+        self._count_put_error(error)
+        return error
+
+    def _count_refusal(self, reason: str) -> None:
+        metrics.DROPPED.labels(queue=self.name, reason=reason).inc()
+        with contextlib.suppress(sqlite3.Error, RuntimeError), self._tx(durable=False) as db:
+            self._bump(db, f"dropped_{reason}")
+        folded = self._refusal_log(time.monotonic())
+        if folded is not None:
+            log.warning(
+                "event=queue_refused queue=%s reason=%s policy=%s earlier_overflows=%d",
+                self.name,
+                reason,
+                self.limits.overflow,
+                folded,
             )
 
     def _count_put_error(self, exc: OSError) -> None:
@@ -427,8 +614,7 @@ class DurableQueue:
                         _write_all(fd, chunk)
             os.fsync(fd)
             size = os.fstat(fd).st_size
-            os.rename(tmp, final)
-            os.fsync(self._payloads_fd)  # the new name is durable too
+            os.rename(tmp, final)  # the new name is made durable by the group commit (one folder fsync)
         except BaseException:
             os.close(fd)
             for leftover in (tmp, final):
@@ -666,6 +852,11 @@ class DurableQueue:
     def _counter(self, name: str) -> int:
         rows = self._read("SELECT value FROM counters WHERE name = ?", (name,))
         return int(str(rows[0][0])) if rows else 0
+
+    def by_camera(self) -> dict[str, tuple[int, int]]:
+        """(items, bytes) waiting per camera: one queue serves every camera of a worker."""
+        rows = self._read("SELECT camera, COUNT(*), COALESCE(SUM(size), 0) FROM items GROUP BY camera ORDER BY camera")
+        return {str(c): (int(str(n)), int(str(b))) for c, n, b in rows}
 
     def counters(self) -> dict[str, int]:
         """Every counter (uploaded, expired, dropped_<reason>, put_error_<reason>, parked)."""

@@ -19,6 +19,8 @@ from prometheus_client.registry import Collector
 
 __all__ = [
     "BREAKER_STATE",
+    "COMMITS",
+    "COMMITTED_ITEMS",
     "DROPPED",
     "EXPIRED",
     "PUT_ERRORS",
@@ -43,8 +45,14 @@ UPLOAD_SECONDS = Histogram(
 UPLOAD_BYTES = Counter("camops_upload_bytes", "Bytes uploaded from the queue", ["camera"])
 DROPPED = Counter(
     "camops_queue_dropped",
-    "Items removed unuploaded by reason (dropOldest, rejectNew, payload_missing)",
+    "Items lost by reason: dropped to make room (dropOldest), refused (rejectNew, volumeFull), payload_missing",
     ["queue", "reason"],
+)
+COMMITS = Counter(
+    "camops_queue_commits", "Group commits of the queue (one folder fsync and one WAL fsync each)", ["queue"]
+)
+COMMITTED_ITEMS = Counter(
+    "camops_queue_committed_items", "Items made durable by group commits (÷ commits = items per commit)", ["queue"]
 )
 EXPIRED = Counter(
     "camops_queue_expired", "Items removed unuploaded because they outlived the queue's max age", ["queue"]
