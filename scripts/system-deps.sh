@@ -4,7 +4,7 @@
 # sudo; where it can do neither, prints the exact command to run and fails.
 set -euo pipefail
 
-PACKAGES=(gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+PACKAGES=(gir1.2-gst-rtsp-server-1.0 python3-gi python3-numpy gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-tools ffmpeg
           nats-server)
 
@@ -16,6 +16,7 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import Gst, GstRtspServer  # noqa: F401
+import numpy  # noqa: F401 - the picture-health mounts draw their frames with it
 Gst.init(None)
 for name in ("x264enc", "rtph264pay", "videotestsrc", "h264parse"):
     assert Gst.ElementFactory.find(name), name

@@ -23,6 +23,7 @@ __all__ = [
     "EventType",
     "EventsConfig",
     "NatsSinkConfig",
+    "PictureHealthConfig",
     "QueueConfig",
     "RecordingConfig",
     "SnapshotConfig",
@@ -83,6 +84,33 @@ class RecordingConfig(_Model):
     enabled: bool = False
     segment_duration_s: float = 60.0
     format: Literal["mp4"] = "mp4"
+
+
+class PictureHealthConfig(_Model):
+    """Thresholds of the picture checks on every snapshot (``camops_workers.picture``).
+
+    Luma levels are full range (0-255) on a small thumbnail of the picture. A state is entered
+    after ``enter_after`` snapshots in a row show it and left after ``exit_after`` that do not.
+    """
+
+    enabled: bool = True
+    enter_after: int = Field(default=3, ge=1, le=1000)
+    exit_after: int = Field(default=2, ge=1, le=1000)
+    #: Mean luma change between two snapshots at or below which the picture counts as unchanged.
+    frozen_max_change: float = Field(default=0.5, ge=0, le=255)
+    black_max_luma: float = Field(default=16.0, ge=0, le=255)
+    black_max_contrast: float = Field(default=8.0, ge=0, le=255)
+    #: Share of the picture within ``uniform_tolerance`` levels of its most common luma.
+    uniform_min_share: float = Field(default=0.95, gt=0, le=1)
+    uniform_tolerance: int = Field(default=8, ge=0, le=64)
+    #: Sharpness below this share of the learned reference's sharpness is Blurred.
+    blur_max_ratio: float = Field(default=0.6, gt=0, le=1)
+    #: Distance from the learned reference view (0 same view, 1 unrelated) at or above which the scene changed.
+    scene_min_distance: float = Field(default=0.5, gt=0, le=2)
+    #: Healthy snapshots averaged into the first reference view.
+    reference_snapshots: int = Field(default=5, ge=1, le=10_000)
+    #: Weight of each later healthy snapshot in the reference (slow: day and night are not a move).
+    reference_rate: float = Field(default=0.02, ge=0, le=1)
 
 
 class StorageConfig(_Model):
@@ -215,6 +243,7 @@ class WorkerConfig(_Model):
     report: StatusReportConfig | None = None
     analysis: AnalysisConfig | None = None
     events: EventsConfig | None = None
+    health: PictureHealthConfig = PictureHealthConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("camera")

@@ -34,6 +34,7 @@ __all__ = [
     "CaptureStatus",
     "CredentialsSecretRef",
     "EventsSpec",
+    "HealthSpec",
     "MediaMTXSpec",
     "NatsEventsSpec",
     "OfflineQueueSpec",
@@ -315,6 +316,66 @@ class EventsSpec(SpecModel):
     nats: NatsEventsSpec | None = Field(default=None, description="Publish to NATS.")
 
 
+class HealthSpec(SpecModel):
+    """Picture health: every snapshot's picture is checked for Frozen, Black, Uniform (covered),
+    Blurred and SceneChanged (moved) on a small luma thumbnail; the state shows in the
+    PictureHealthy condition and status.capture.picture. Luma levels are 0-255. See docs/picture-health.md."""
+
+    enabled: bool = Field(default=True, description="Check the picture of every snapshot.")
+    enter_after: int = Field(
+        default=3, ge=1, le=1000, description="Snapshots in a row that show a fault before it is reported."
+    )
+    exit_after: int = Field(
+        default=2, ge=1, le=1000, description="Snapshots in a row without the fault before it clears."
+    )
+    frozen_max_change: float = Field(
+        default=0.5,
+        ge=0,
+        le=255,
+        description=(
+            "Mean luma change between two snapshots at or below which the picture counts as unchanged "
+            "(a live scene changes by its sensor noise, 1-4 levels)."
+        ),
+    )
+    black_max_luma: float = Field(
+        default=16, ge=0, le=255, description="Black: mean luma at or below this, with blackMaxContrast."
+    )
+    black_max_contrast: float = Field(
+        default=8, ge=0, le=255, description="Black: luma standard deviation at or below this, with blackMaxLuma."
+    )
+    uniform_min_share: float = Field(
+        default=0.95,
+        gt=0,
+        le=1,
+        description="Uniform (covered, one colour): this share of the picture within uniformTolerance of one luma.",
+    )
+    uniform_tolerance: int = Field(default=8, ge=0, le=64, description="Luma levels around the most common one.")
+    blur_max_ratio: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="Blurred: edge sharpness below this share of the learned reference's.",
+    )
+    scene_min_distance: float = Field(
+        default=0.5,
+        gt=0,
+        le=2,
+        description=(
+            "SceneChanged (moved, tampered): distance of the picture's layout from the learned reference "
+            "(0 same view, 1 unrelated) at or above this. Brightness does not count."
+        ),
+    )
+    reference_snapshots: int = Field(
+        default=5, ge=1, le=10000, description="Healthy snapshots averaged into the first reference view."
+    )
+    reference_rate: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Weight of each later healthy snapshot in the reference (slow, so day and night are no move).",
+    )
+
+
 def _is_http(url: str) -> bool:
     return url.startswith(("http://", "https://"))
 
@@ -452,6 +513,10 @@ class CameraSpec(SpecModel):
             "Name of a CameraPool in the Camera's namespace: a pool worker serves the camera instead of a "
             "Deployment of its own (spec.worker and spec.offlineQueue then come from the pool)."
         ),
+    )
+    health: HealthSpec = Field(
+        default=HealthSpec(),
+        description="Picture health checks on every snapshot (frozen, black, covered, blurred, moved).",
     )
 
     @model_validator(mode="after")

@@ -18,6 +18,7 @@ from camops_workers.contract import (
     CredentialRef,
     EventsConfig,
     NatsSinkConfig,
+    PictureHealthConfig,
     QueueConfig,
     RecordingConfig,
     SnapshotConfig,
@@ -248,6 +249,7 @@ def build_worker_contract(camera: Camera, env: ContractEnvironment) -> WorkerCon
             log_level=env.log_level,
             analysis=_analysis(camera, env),
             events=_events(camera, env),
+            health=PictureHealthConfig(**spec.health.model_dump()),
         )
     except ValueError as exc:
         if isinstance(exc, ContractError):
