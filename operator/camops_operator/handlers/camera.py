@@ -23,7 +23,7 @@ from camops_operator.builders.drain import build_drain_cron_job
 from camops_operator.builders.mediamtx import build_mediamtx_path, retention_record_delete_after
 from camops_operator.builders.queue import build_queue_pvc
 from camops_operator.builders.worker import build_worker_config_map, build_worker_deployment, worker_name
-from camops_operator.handlers.context import Runtime
+from camops_operator.handlers.context import Runtime, retry_delay
 from camops_operator.handlers.context import runtime as current_runtime
 from camops_operator.handlers.indexes import MEDIA_CAMERAS, RETENTION_POLICIES, policies_in
 from camops_operator.mediamtx import MediaMTXError
@@ -34,7 +34,6 @@ from camops_workers.redact import redact
 __all__ = ["credentials_for", "reconcile", "register", "sync_media"]
 
 GROUP, VERSION, PLURAL = "camops.io", "v1alpha1", "cameras"
-MAX_DELAY_S = 300.0
 log = logging.getLogger("camops.operator")
 
 
@@ -50,7 +49,7 @@ def _previous(body: kopf.Body) -> CameraStatus | None:
 
 
 def _delay(rt: Runtime, retry: int) -> float:
-    return float(min(rt.settings.retry_delay * (2 ** min(retry, 10)), MAX_DELAY_S))
+    return retry_delay(rt.settings.retry_delay, retry)
 
 
 def _capture_indices(rt: Runtime, kwargs: dict[str, Any]) -> None:

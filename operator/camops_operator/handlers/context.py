@@ -7,6 +7,7 @@ The runner builds one :class:`Runtime` before kopf starts and installs it with
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +16,19 @@ from camops_operator.mediamtx import MediaMTXApi
 from camops_operator.metrics import Metrics
 from camops_operator.settings import OperatorSettings
 from camops_operator.status import MediaSync
+from camops_workers.backoff import BackoffPolicy, backoff_delay
 
-__all__ = ["Runtime", "install", "runtime"]
+__all__ = ["MAX_RETRY_DELAY_S", "Runtime", "install", "retry_delay", "runtime"]
+
+#: a failing reconcile is retried after ``settings.retry_delay``, doubling up to this
+MAX_RETRY_DELAY_S = 300.0
+
+
+def retry_delay(first_s: float, retry: int, rnd: float | None = None) -> float:
+    """Seconds before kopf retries a handler that failed ``retry`` times before (0 = first failure):
+    the project's one backoff, jittered so a fleet of failing objects does not retry in step."""
+    policy = BackoffPolicy(base_s=first_s, cap_s=MAX_RETRY_DELAY_S, jitter=0.2)
+    return backoff_delay(retry + 1, random.random() if rnd is None else rnd, policy)  # noqa: S311 - jitter
 
 
 @dataclass

@@ -20,6 +20,7 @@ from camops_operator import k8s
 from camops_operator.api.common import describe_error, make_condition
 from camops_operator.api.retention import RetentionPolicy, RetentionPolicyStatus
 from camops_operator.builders.retention import build_retention_cron_job, retention_name
+from camops_operator.handlers.context import retry_delay
 from camops_operator.handlers.context import runtime as current_runtime
 from camops_operator.settings import OperatorSettings
 from camops_workers.redact import redact
@@ -28,7 +29,6 @@ __all__ = ["READY", "ready_status", "reconcile", "register"]
 
 GROUP, VERSION, PLURAL = "camops.io", "v1alpha1", "retentionpolicies"
 READY = "Ready"
-MAX_DELAY_S = 300.0
 log = logging.getLogger("camops.operator")
 
 
@@ -99,7 +99,7 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, reason: str,
             rt.require_kube(), build_retention_cron_job(policy, rt.settings), owner_uid=policy.metadata.uid
         )
     except (k8s.KubeError, OSError, TimeoutError) as exc:
-        delay = min(rt.settings.retry_delay * (2 ** min(retry, 10)), MAX_DELAY_S)
+        delay = retry_delay(rt.settings.retry_delay, retry)
         log.warning(
             "retentionpolicy %s/%s: applying its CronJob failed: %s",
             policy.metadata.namespace,

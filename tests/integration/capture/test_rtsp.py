@@ -135,18 +135,18 @@ def test_unreachable_camera_backs_off_exponentially_with_bounded_logs(
     started = time.monotonic()
     thread.start()
     deadline = started + 20
-    while worker.state().source_errors < 4 and time.monotonic() < deadline:
+    while worker.state().source_errors < 5 and time.monotonic() < deadline:
         time.sleep(0.05)
     elapsed = time.monotonic() - started
     stop.set()
     thread.join(10)
     assert not thread.is_alive()
-    assert elapsed >= 7.0  # the fourth attempt waited 1 + 2 + 4 s
+    assert elapsed >= 3.5  # the fifth attempt waited 0.5 + 1 + 1 + 1 s (capped: a camera back is seen at once)
 
     failures = [r.getMessage() for r in caplog.records if "source failed" in r.getMessage()]
     retries = [float(m.split("retry_in=")[1].split("s")[0]) for m in failures]
-    assert retries == [1.0, 2.0, 8.0]  # attempt 3 (4 s) is not logged: same error, not a power of two
-    assert worker.state().source_errors == 4
+    assert retries == [0.5, 1.0, 1.0]  # attempts 3 and 5 are not logged: same error, not a power of two
+    assert worker.state().source_errors == 5
     assert worker.state().snapshots == 0
     text = caplog.text + str(worker.state()) + str(listener.states)
     assert "pa55-w0rd!" not in text

@@ -1,8 +1,7 @@
-"""The capture loop's decisions: due times, gating mode, session kind, stream clock, backoff, log cadence."""
+"""The capture loop's decisions: due times, gating mode, session kind, stream clock, log cadence."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,11 +12,14 @@ from camops_workers.capture.sampler import (
     SessionKind,
     StreamClock,
     advance_due,
-    backoff_delay,
+    advance_due_s,
     choose_session,
     gate_mode,
+    is_due,
+    session_first_due_s,
     should_log_failure,
     stay_synced,
+    stream_due_s,
     update_gop,
 )
 
@@ -103,21 +105,63 @@ def test_stream_clock_reanchors_on_jumps() -> None:
     assert moved.stream_s == 5000.0
     later, _ = moved.map(5001.0, T0 + sec(3))
     assert later == T0 + sec(3)
+    back, _ = moved.map(10.0, T0 + sec(4))  # and back
+    assert back == T0 + sec(4)
 
 
-def test_backoff_doubles_from_one_second_and_caps_at_five_minutes() -> None:
-    delays = [backoff_delay(n, 0.5) for n in range(1, 12)]
-    assert delays[:4] == [1.0, 2.0, 4.0, 8.0]
-    assert delays[-1] == 300.0
-    assert all(a <= b for a, b in itertools.pairwise(delays))
+def test_stream_clock_never_maps_a_packet_after_its_arrival() -> None:
+    # The session's first packets arrive late, in a burst: 1 s of stream in 10 ms of wall time.
+    clock = StreamClock.start(0.0, T0)
+    burst = [clock := clock.map(i * 0.04, T0 + sec(i * 0.0004))[1] for i in range(26)]
+    assert burst[-1].stream_s == pytest.approx(1.0)
+    # then live: every later packet maps to (at most) its arrival, however the arrivals jitter
+    for i in range(1, 200):
+        arrival = T0 + sec(0.01 + i * 0.04 + (0.015 if i % 3 else 0.0))
+        when, clock = clock.map(1.0 + i * 0.04, arrival)
+        assert when <= arrival
+        assert (arrival - when).total_seconds() < 0.02
 
 
-def test_backoff_jitter_spreads_but_never_exceeds_cap() -> None:
-    low, high = backoff_delay(3, 0.0), backoff_delay(3, 0.999)
-    assert 3.1 < low < 4.0 < high < 4.9
-    assert backoff_delay(40, 0.999) == 300.0
-    with pytest.raises(ValueError, match="attempt"):
-        backoff_delay(0, 0.5)
+def test_stream_clock_survives_absurd_timestamps() -> None:
+    clock = StreamClock.start(0.0, T0)
+    when, clock = clock.map(1e300, T0 + sec(0.04))
+    assert when == T0 + sec(0.04)
+    when, _ = clock.map(-1e300, T0 + sec(0.08))
+    assert when == T0 + sec(0.08)
+
+
+def test_stream_schedule_has_no_gap_or_double_at_session_start() -> None:
+    # keyframes once a second, exactly on the grid: a snapshot at each, none missed, none twice
+    due = session_first_due_s(10.0, 1.0, None)
+    taken = []
+    for i in range(0, 126):
+        t = 10.0 + i * 0.04
+        due = stream_due_s(due, t, 1.0)
+        if i % 25 == 0 and is_due(t, due, 1.0):
+            taken.append(round(t - 10.0, 3))
+            due = advance_due_s(due, 1.0, t)
+    assert taken == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_keyframe_a_hair_early_still_counts() -> None:
+    assert is_due(10.999, 11.0, 1.0)
+    assert not is_due(10.96, 11.0, 1.0)  # the frame before (25 fps) is not
+
+
+def test_reopened_session_keeps_the_interval() -> None:
+    assert session_first_due_s(50.0, 1.0, 0.3) == pytest.approx(50.7)  # reopened 0.3 s after the last snapshot
+    assert session_first_due_s(50.0, 1.0, 5.0) == 50.0  # long gap: due at once
+    assert session_first_due_s(50.0, 1.0, -2.0) == 51.0  # wall clock stepped back: at most one interval
+
+
+def test_schedule_restarts_when_timestamps_jump_back() -> None:
+    assert stream_due_s(500.0, 10.0, 1.0) == 10.0
+    assert stream_due_s(11.0, 10.0, 1.0) == 11.0
+
+
+def test_advance_due_s_skips_missed_points() -> None:
+    assert advance_due_s(0.0, 1.0, 0.3) == 1.0
+    assert advance_due_s(0.0, 1.0, 3.5) == 4.0
 
 
 def test_failure_logging_is_logarithmic_for_the_same_error() -> None:

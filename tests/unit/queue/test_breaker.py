@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from camops_workers.queue.breaker import CircuitBreaker, open_period
+from camops_workers.queue.breaker import CircuitBreaker
 from camops_workers.queue.uploader import retry_delay
 
 
-def test_open_period_doubles_caps_and_jitters() -> None:
-    assert [open_period(n, 1.0, 8.0, 0.0, 0.5) for n in (1, 2, 3, 4, 5)] == [1.0, 2.0, 4.0, 8.0, 8.0]
-    assert open_period(1, 10.0, 60.0, 0.2, 0.0) == 8.0
-    assert open_period(1, 10.0, 60.0, 0.2, 0.999999) < 12.0
+def test_open_periods_double_cap_and_restart_after_closing() -> None:
+    breaker = CircuitBreaker(failure_threshold=1, base_open_s=1.0, max_open_s=4.0, jitter=0.0)
+    periods = []
+    for t in (0.0, 10.0, 20.0, 30.0):
+        breaker.allow(t)
+        breaker.failure(t)
+        periods.append(breaker.wait_s(t))
+    assert periods == [1.0, 2.0, 4.0, 4.0]
+    breaker.allow(40.0)
+    breaker.success(40.0)
+    breaker.failure(41.0)
+    assert breaker.wait_s(41.0) == 1.0
 
 
 def test_retry_delay_is_capped() -> None:
     assert retry_delay(1, base_s=1.0, cap_s=60.0, rnd=0.5) == 1.0
     assert retry_delay(4, base_s=1.0, cap_s=60.0, rnd=0.5) == 8.0
-    assert retry_delay(30, base_s=1.0, cap_s=60.0, rnd=1.0) == 75.0
+    assert retry_delay(30, base_s=1.0, cap_s=60.0, rnd=0.999) == 60.0  # jitter never goes past the cap
 
 
 def test_breaker_cycle_with_one_change_callback_per_transition() -> None:

@@ -4,12 +4,16 @@ The capture loop demuxes every packet but feeds the decoder only around the mome
 snapshot is due (keyframe gating). Every decision it makes is one of these functions,
 so each is tested with plain values:
 
-- ``advance_due``: the next due time on a fixed cadence, skipping what was missed;
+- ``advance_due_s``: the next due time on a fixed cadence, skipping what was missed; due times
+  of a session live on the stream's own clock (``stream_due_s``, ``is_due``,
+  ``session_first_due_s``), so mapping stream time to wall time never adds or drops a snapshot;
 - ``gate_mode``: wait for the next keyframe, or (when the camera's GOP is longer than the
   interval) keep the packets since the last keyframe and decode only those when due;
 - ``choose_session``: one persistent session, or a session opened per snapshot;
-- ``StreamClock``: stream timestamps mapped to wall time, re-anchored when they jump;
-- ``backoff_delay``: capped exponential backoff with jitter for reconnects.
+- ``StreamClock``: stream timestamps mapped to wall time, never later than their arrival;
+- ``should_log_failure``: which failed reconnects are worth a log line.
+
+The reconnect backoff itself is ``camops_workers.backoff`` (one implementation for the project).
 """
 
 from __future__ import annotations
@@ -25,11 +29,15 @@ __all__ = [
     "SessionKind",
     "StreamClock",
     "advance_due",
-    "backoff_delay",
+    "advance_due_s",
     "choose_session",
+    "due_tolerance_s",
     "gate_mode",
+    "is_due",
+    "session_first_due_s",
     "should_log_failure",
     "stay_synced",
+    "stream_due_s",
     "update_gop",
 ]
 
@@ -54,20 +62,53 @@ class SessionKind(StrEnum):
     PER_SNAPSHOT = "per_snapshot"
 
 
-def advance_due(due: datetime, interval_s: float, taken_at: datetime) -> datetime:
-    """The next due time after a snapshot taken at ``taken_at`` for the one due at ``due``.
+def advance_due_s(due_s: float, interval_s: float, taken_s: float) -> float:
+    """The next due time after a snapshot taken at ``taken_s`` for the one due at ``due_s`` (seconds).
 
     Due times stay on the ``due + k * interval`` grid so snapshots do not drift later by the
     keyframe wait each time; grid points already passed are skipped, never caught up in a burst.
     """
     if interval_s <= 0:
         raise ValueError("the snapshot interval must be positive")
-    step = timedelta(seconds=interval_s)
-    nxt = due + step
-    if nxt <= taken_at:
-        missed = int((taken_at - nxt) / step) + 1
-        nxt += step * missed
+    nxt = due_s + interval_s
+    if nxt <= taken_s:
+        nxt += interval_s * (int((taken_s - nxt) / interval_s) + 1)
     return nxt
+
+
+def advance_due(due: datetime, interval_s: float, taken_at: datetime) -> datetime:
+    """``advance_due_s`` on wall-clock times (HTTP cameras and sessions opened per snapshot)."""
+    return due + timedelta(seconds=advance_due_s(0.0, interval_s, (taken_at - due).total_seconds()))
+
+
+def due_tolerance_s(interval_s: float) -> float:
+    """How early a picture may be and still count as due: a keyframe stamped a hair before its
+    grid point (rounded timestamps, a frame's jitter) must not push the snapshot a whole GOP later."""
+    return min(0.01 * interval_s, 0.01)
+
+
+def is_due(stream_s: float, due_s: float, interval_s: float) -> bool:
+    return stream_s >= due_s - due_tolerance_s(interval_s)
+
+
+def session_first_due_s(stream_s: float, interval_s: float, since_last_s: float | None) -> float:
+    """The first due time (stream seconds) of a session whose first packet is at ``stream_s``.
+
+    ``since_last_s`` is the wall time from the previous session's last snapshot to now (None if
+    there was none): a session reopened quickly waits out the rest of that interval, so no two
+    snapshots come closer than the interval across a reconnect; otherwise the first picture is due.
+    """
+    if since_last_s is None:
+        return stream_s
+    return stream_s + min(interval_s, max(0.0, interval_s - since_last_s))
+
+
+def stream_due_s(due_s: float | None, stream_s: float, interval_s: float) -> float:
+    """The due time on the stream's clock; restarted at ``stream_s`` when the timestamps jumped back
+    (the due time lies more than one interval ahead: the camera restarted its clock)."""
+    if due_s is None or due_s - stream_s > interval_s + due_tolerance_s(interval_s):
+        return stream_s
+    return due_s
 
 
 def gate_mode(gop_s: float | None, interval_s: float) -> GateMode:
@@ -117,11 +158,15 @@ def choose_session(
 
 @dataclass(frozen=True, slots=True)
 class StreamClock:
-    """Maps stream time (seconds on the stream's clock) to wall time.
+    """Maps stream time (seconds on the stream's clock) to wall time, never into the future.
 
-    Anchored on the first timestamp seen; when the mapped time drifts from the wall clock by
-    more than ``max_drift_s`` (stream restarted, timestamps wrapped or jumped, a paused file
-    looped) it re-anchors, so captures never carry a time far from when they were taken.
+    A packet arrives after its picture was taken, so the wall time of ``stream_s`` is at most
+    the moment its packet arrived (``now``). The clock keeps the earliest mapping every packet
+    so far allows: anchored on the first packet, it moves earlier whenever a packet arrives
+    sooner than the mapping says (the first packets of a session are often delivered late, in
+    a burst, which would otherwise put every later time up to a second in the future). When
+    the mapped time falls more than ``max_drift_s`` behind the wall clock (stream restarted,
+    timestamps wrapped or jumped back, a paused file looped) it re-anchors on ``now``.
     """
 
     stream_s: float
@@ -133,24 +178,11 @@ class StreamClock:
         return cls(stream_s, now, max_drift_s)
 
     def map(self, stream_s: float, now: datetime) -> tuple[datetime, StreamClock]:
-        """Return the wall time of ``stream_s`` and the (possibly re-anchored) clock."""
-        mapped = self.wall + timedelta(seconds=stream_s - self.stream_s)
-        if abs((mapped - now).total_seconds()) > self.max_drift_s:
+        """Return the wall time of ``stream_s`` (never later than ``now``) and the (possibly re-anchored) clock."""
+        ahead = stream_s - self.stream_s - (now - self.wall).total_seconds()
+        if ahead >= 0 or ahead < -self.max_drift_s:
             return now, StreamClock(stream_s, now, self.max_drift_s)
-        return mapped, self
-
-
-def backoff_delay(
-    attempt: int, rand: float, *, base_s: float = 1.0, cap_s: float = 300.0, jitter: float = 0.2
-) -> float:
-    """Seconds to wait before reconnect ``attempt`` (1 = first retry): ``base * 2**(attempt-1)``,
-    spread by ±``jitter`` (``rand`` in [0, 1)) so many cameras do not retry in step, never above ``cap``.
-    """
-    if attempt < 1:
-        raise ValueError("attempt counts from 1")
-    raw = base_s * 2.0 ** min(attempt - 1, 32)
-    spread = raw * (1.0 - jitter + 2.0 * jitter * rand)
-    return max(0.0, min(cap_s, spread))
+        return now + timedelta(seconds=ahead), self
 
 
 def should_log_failure(attempt: int, error: str, last_logged_error: str | None) -> bool:

@@ -4,8 +4,11 @@
 nothing recorded, opens one per snapshot), demuxes every packet, decodes only what a due
 snapshot needs (keyframe gating), remuxes packets into MP4 segments when recording, and puts
 everything into the ``CaptureSink`` (the durable queue). When the source fails it reconnects
-with capped exponential backoff and jitter; it logs one line per state change, and repeated
-identical failures only on attempts 1, 2, 4, 8, ...
+with capped exponential backoff and jitter (``RECONNECT_BACKOFF``); a session that delivered a
+picture resets the backoff, so a camera that comes back is captured again within a few seconds
+whatever its history. An unexpected exception inside a session is a failure like any other:
+counted, its error in the state, backoff, retry; never a dead thread. It logs one line per
+state change, and repeated identical failures only on attempts 1, 2, 4, 8, ...
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from camops_workers.backoff import Backoff, BackoffPolicy
 from camops_workers.capture.jpeg import THUMBNAIL_QUALITY, THUMBNAIL_WIDTH, encode_frame
 from camops_workers.capture.metrics import CaptureMetrics
 from camops_workers.capture.sampler import (
@@ -28,11 +32,14 @@ from camops_workers.capture.sampler import (
     SessionKind,
     StreamClock,
     advance_due,
-    backoff_delay,
+    advance_due_s,
     choose_session,
     gate_mode,
+    is_due,
+    session_first_due_s,
     should_log_failure,
     stay_synced,
+    stream_due_s,
     update_gop,
 )
 from camops_workers.capture.segments import ClosedSegment, SegmentWriter
@@ -46,8 +53,11 @@ __all__ = ["CaptureWorker", "WorkerState"]
 
 log = logging.getLogger("camops.capture")
 
-#: A session that delivered packets this long resets the backoff to its first step.
-STABLE_SESSION_S = 30.0
+#: Reconnect backoff. Capped low on purpose: a refused connection costs a few milliseconds, and a
+#: camera that returns must be captured again within about a second of returning, whatever its
+#: history (a flapping camera up 5 s is otherwise missed for most of its up-time). Attempts that
+#: hang (unreachable host) are spaced by their own connect timeout; logs stay at 1, 2, 4, 8, ...
+RECONNECT_BACKOFF = BackoffPolicy(base_s=0.5, cap_s=1.0, jitter=0.2)
 #: Packets kept since the last keyframe (GOP longer than the interval); more drops the buffer.
 MAX_GOP_PACKETS = 1500
 MAX_GOP_BYTES = 64 * 1024 * 1024
@@ -76,7 +86,8 @@ class _StopRequestedError(Exception):
 
 @dataclass(slots=True)
 class _GateState:
-    due: datetime | None = None
+    #: the next snapshot's due time on the stream's clock (seconds)
+    due_s: float | None = None
     gop_s: float | None = None
     last_key_s: float | None = None
     synced: bool = False
@@ -107,7 +118,6 @@ class CaptureWorker:
         self._sink = sink
         self._listeners = list(listeners)
         self.metrics = metrics or CaptureMetrics(config.camera)
-        self._rand = rand
         self._crossover = session_crossover_s
         self._lock = threading.Lock()
         self._state = WorkerState("connecting", 0, 0, 0, 0, 0, 0, None, None, None)
@@ -116,6 +126,12 @@ class CaptureWorker:
         self.loop_monotonic = time.monotonic()
         self._secrets: list[str] = []
         self._failed_before = False
+        self._backoff = Backoff(RECONNECT_BACKOFF, rand)
+        #: where ``last_error`` came from: "source" (cleared when a picture arrives again) or
+        #: "sink" (cleared when the queue takes an item again)
+        self._error_origin: str | None = None
+        #: capture time of the newest snapshot, so a reopened session keeps the interval
+        self._last_taken: datetime | None = None
 
     # -- state -------------------------------------------------------------------------------
 
@@ -190,34 +206,51 @@ class CaptureWorker:
     # -- supervision -------------------------------------------------------------------------
 
     def _supervise(self, stop: threading.Event, writer: SegmentWriter | None, *, per_snapshot: bool) -> None:
-        attempt = 0
         while not stop.is_set():
             self.loop_monotonic = time.monotonic()
             self._set_source_state("connecting", announce=False)
-            started = time.monotonic()
             try:
                 if per_snapshot:
                     self._per_snapshot_session(stop)
-                    attempt = 0
-                    continue
-                self._persistent_session(stop, writer)
+                else:
+                    self._persistent_session(stop, writer)
                 error = "stream ended"
             except _StopRequestedError:
                 break
             except SourceError as exc:
                 error = str(exc)
+                self.metrics.source_error("session")
+            except Exception as exc:  # noqa: BLE001 - a bug or a garbage stream: counted, said, retried
+                error = self._unexpected(exc)
+            else:
+                self.metrics.source_error("session")
             if writer is not None:
                 self._close_segment(writer, discard=False)
             if stop.is_set():
                 break
-            self.metrics.source_error("session")
-            self._update(source_errors=self.state().source_errors + 1, last_error=error)
-            if self.last_packet_monotonic is not None and self.last_packet_monotonic - started >= STABLE_SESSION_S:
-                attempt = 0
-            attempt += 1
-            delay = backoff_delay(attempt, self._rand())
-            self._enter_backoff(attempt, error, delay)
+            self._source_failed(error)
+            delay = self._backoff.next_delay()
+            self._enter_backoff(self._backoff.attempt, error, delay)
             stop.wait(delay)
+
+    def _unexpected(self, exc: Exception) -> str:
+        """An exception nothing sorted (a bug, a stream nobody planned for): its redacted error, counted."""
+        self.metrics.source_error("unexpected")
+        error = redact(f"unexpected {type(exc).__name__}: {exc}", self._secrets)
+        if error != self._logged_error:
+            log.error("capture loop failed camera=%s error=%s", self.camera, error, exc_info=exc)
+        return error
+
+    def _source_failed(self, error: str) -> None:
+        self._error_origin = "source"
+        self._update(source_errors=self.state().source_errors + 1, last_error=error)
+
+    def _picture_delivered(self) -> None:
+        """The session delivered a picture: the camera works, so the next failure starts the backoff afresh."""
+        self._backoff.reset()
+        if self._error_origin == "source":
+            self._error_origin = None
+            self._update(last_error=None)
 
     def _enter_backoff(self, attempt: int, error: str, delay: float) -> None:
         log_it = should_log_failure(attempt, error, self._logged_error)
@@ -284,6 +317,8 @@ class CaptureWorker:
                 wall, clock = clock.map(stream_s, now)
                 if snapshots:
                     self._gate_packet(gate, decoder, packet, stream_s=stream_s, wall=wall, interval=interval)
+                elif packet.is_keyframe:
+                    self._picture_delivered()  # recording only: a keyframe is the picture
                 if writer is not None:
                     closed = writer.write(packet, stream, stream_s=stream_s, wall=wall)
                     if closed is not None:
@@ -319,9 +354,11 @@ class CaptureWorker:
         if is_key:
             gate.gop_s = update_gop(gate.gop_s, gate.last_key_s, stream_s)
             gate.last_key_s = stream_s
-        if gate.due is None:
-            gate.due = wall
-        due_now = wall >= gate.due
+        if gate.due_s is None:
+            since = (wall - self._last_taken).total_seconds() if self._last_taken is not None else None
+            gate.due_s = session_first_due_s(stream_s, interval, since)
+        gate.due_s = stream_due_s(gate.due_s, stream_s, interval)
+        due_now = is_due(stream_s, gate.due_s, interval)
         if gate_mode(gate.gop_s, interval) is GateMode.BUFFER:
             self._gate_buffered(gate, decoder, packet, is_key=is_key, due_now=due_now, stream_s=stream_s, wall=wall)
             return
@@ -334,7 +371,7 @@ class CaptureWorker:
             frame = self._decode([packet], decoder)
             if frame is not None:
                 self._snapshot(frame, wall)
-                gate.due = advance_due(gate.due, interval, wall)
+                gate.due_s = advance_due_s(gate.due_s, interval, stream_s)
 
     def _gate_buffered(
         self,
@@ -356,7 +393,7 @@ class CaptureWorker:
         is decoded twice. A stream with B-frames outputs pictures late (reordering): then the
         packets after the due one are decoded as they come until the due picture comes out.
         """
-        if gate.due is None:
+        if gate.due_s is None:
             return
         if is_key:
             if gate.want_s is not None:
@@ -402,7 +439,7 @@ class CaptureWorker:
                 chosen = frame
             elif chosen is None:
                 gate.held = frame
-        if want is None or gate.due is None:
+        if want is None or gate.due_s is None:
             return
         reorders = bool(decoder.has_b_frames)
         if chosen is None and (force or gate.waited >= MAX_REORDER_WAIT or (came_out and not reorders)):
@@ -411,16 +448,17 @@ class CaptureWorker:
             return  # not out yet: the next packets are decoded as they come
         gate.want_s, gate.held = None, None
         t = chosen.time
-        taken = wall + timedelta(seconds=t - stream_s) if t is not None else wall
+        # A reordered picture may be stamped after the packet in hand: never later than its arrival.
+        taken = wall + timedelta(seconds=min(0.0, t - stream_s)) if t is not None else wall
         self._snapshot(chosen, taken)
-        gate.due = advance_due(gate.due, self.config.snapshots.interval_s, wall)
-        self._maybe_unsync(gate, decoder, stream_s, wall)
+        gate.due_s = advance_due_s(gate.due_s, self.config.snapshots.interval_s, stream_s if t is None else t)
+        self._maybe_unsync(gate, stream_s, decoder)
 
-    def _maybe_unsync(self, gate: _GateState, decoder: Any, stream_s: float, wall: datetime) -> None:
+    def _maybe_unsync(self, gate: _GateState, stream_s: float, decoder: Any) -> None:
         """Stop decoding the rest of this GOP when the next snapshot falls after its next keyframe."""
-        if gate.gop_s is None or gate.last_key_s is None or gate.due is None:
+        if gate.gop_s is None or gate.last_key_s is None or gate.due_s is None:
             return
-        until_due = (gate.due - wall).total_seconds()
+        until_due = gate.due_s - stream_s
         until_key = gate.last_key_s + gate.gop_s - stream_s
         if not stay_synced(until_due, until_key):
             self._flush(decoder)
@@ -498,6 +536,7 @@ class CaptureWorker:
         while not stop.is_set():
             source = self._open()
             frame = None
+            arrived = datetime.now(UTC)
             try:
                 decoder = source.stream.codec_context
                 deadline = time.monotonic() + self.config.source.stall_timeout_s
@@ -506,6 +545,7 @@ class CaptureWorker:
                     self.loop_monotonic = self.last_packet_monotonic
                     self.metrics.packets.inc()
                     if packet.is_keyframe:
+                        arrived = datetime.now(UTC)  # the picture was taken before its packet arrived
                         frame = self._decode([packet], decoder)
                         if frame is not None:
                             break
@@ -517,10 +557,9 @@ class CaptureWorker:
                 source.close()
             if frame is not None:
                 self._connected()
-                taken = datetime.now(UTC)
-                self._snapshot(frame, taken)
+                self._snapshot(frame, arrived)
                 del frame
-                due = advance_due(due, interval, taken)
+                due = advance_due(due, interval, arrived)
             wait = (due - datetime.now(UTC)).total_seconds()
             if wait > 0 and stop.wait(wait):
                 break
@@ -537,28 +576,26 @@ class CaptureWorker:
         source = HttpSnapshotSource(src.url, username=user, password=password, timeout_s=src.connect_timeout_s)
         interval = self.config.snapshots.interval_s
         due = datetime.now(UTC)
-        failures = 0
         try:
             while not stop.is_set():
                 self.loop_monotonic = time.monotonic()
                 try:
                     snap = source.fetch()
+                    # The camera took the picture while answering: at the latest, now.
+                    taken = datetime.now(UTC)
                 except SnapshotError as exc:
-                    failures += 1
                     self.metrics.source_error(exc.reason)
                     error = f"{exc.reason}: {redact(exc, self._secrets)}"
-                    self._update(source_errors=self.state().source_errors + 1, last_error=error)
-                    # An unreachable camera backs off; one that answers badly is asked again at the interval.
-                    unreachable = exc.reason in {"connect", "timeout"}
-                    delay = max(interval, backoff_delay(failures, self._rand())) if unreachable else interval
-                    self._enter_backoff(failures, error, delay)
+                    self._http_failed(error, self._backoff.next_delay(), interval, stop)
                     due = datetime.now(UTC)
-                    stop.wait(delay)
                     continue
-                failures = 0
+                except Exception as exc:  # noqa: BLE001 - a bug or an answer nobody planned for: counted, retried
+                    self._http_failed(self._unexpected(exc), self._backoff.next_delay(), interval, stop)
+                    due = datetime.now(UTC)
+                    continue
                 self.last_packet_monotonic = time.monotonic()
                 self._connected()
-                taken = datetime.now(UTC)
+                self._picture_delivered()
                 self._store_snapshot(snap.data, taken, snap.info.width, snap.info.height)
                 due = advance_due(due, interval, taken)
                 wait = (due - datetime.now(UTC)).total_seconds()
@@ -567,9 +604,18 @@ class CaptureWorker:
         finally:
             source.close()
 
+    def _http_failed(self, error: str, backoff_s: float, interval: float, stop: threading.Event) -> None:
+        """A failed fetch: counted, in the state, and the camera asked again after the interval or the backoff."""
+        self._source_failed(error)
+        delay = max(interval, backoff_s)
+        self._enter_backoff(self._backoff.attempt, error, delay)
+        stop.wait(delay)
+
     # -- output ------------------------------------------------------------------------------
 
     def _snapshot(self, frame: Any, captured_at: datetime) -> None:
+        self._picture_delivered()
+        self._last_taken = captured_at
         snap = self.config.snapshots
         started = time.perf_counter()
         try:
@@ -687,8 +733,12 @@ class CaptureWorker:
             error = redact(f"queue refused {capture.kind}: {exc}", self._secrets)
             if error != self.state().last_error:
                 log.warning("capture not stored camera=%s error=%s", self.camera, error)
+            self._error_origin = "sink"
             self._update(last_error=error)
             return False
+        if self._error_origin == "sink":
+            self._error_origin = None
+            self._update(last_error=None)
         return True
 
     def _announce(self, capture: Capture) -> None:

@@ -15,18 +15,11 @@ import threading
 from collections.abc import Callable
 from typing import Literal
 
-__all__ = ["BreakerState", "CircuitBreaker", "open_period"]
+from camops_workers.backoff import Backoff, BackoffPolicy
+
+__all__ = ["BreakerState", "CircuitBreaker"]
 
 BreakerState = Literal["closed", "open", "half-open"]
-
-
-def open_period(opens: int, base_s: float, max_s: float, jitter: float, rnd: float) -> float:
-    """How long to stay open after the ``opens``-th consecutive opening (1-based): capped exponential, jittered.
-
-    ``rnd`` in [0, 1) spreads the period by ±``jitter`` (a fraction) so many workers do not probe in step.
-    """
-    period = min(max_s, base_s * 2.0 ** max(0, opens - 1))
-    return float(max(0.0, period * (1.0 + jitter * (2.0 * rnd - 1.0))))
 
 
 class CircuitBreaker:
@@ -41,15 +34,12 @@ class CircuitBreaker:
         on_change: Callable[[BreakerState, BreakerState, str], None] | None = None,
     ) -> None:
         self.failure_threshold = failure_threshold
-        self.base_open_s = base_open_s
-        self.max_open_s = max_open_s
-        self.jitter = jitter
-        self._rng = rng
+        #: the open period after each consecutive opening (doubling, capped, jittered)
+        self._periods = Backoff(BackoffPolicy(base_s=base_open_s, cap_s=max_open_s, jitter=jitter), rng)
         self._on_change = on_change
         self._lock = threading.Lock()
         self._state: BreakerState = "closed"
         self._failures = 0
-        self._opens = 0
         self._reopen_at = 0.0
         self._probe_out = False
 
@@ -105,7 +95,7 @@ class CircuitBreaker:
             self._failures = 0
             self._probe_out = False
             if self._state != "closed":
-                self._opens = 0
+                self._periods.reset()
                 notify = self._set("closed", "store reachable again")
         if notify:
             notify()
@@ -117,8 +107,7 @@ class CircuitBreaker:
             self._failures += 1
             self._probe_out = False
             if self._state == "half-open" or (self._state == "closed" and self._failures >= self.failure_threshold):
-                self._opens += 1
-                period = open_period(self._opens, self.base_open_s, self.max_open_s, self.jitter, self._rng())
+                period = self._periods.next_delay()
                 self._reopen_at = now + period
                 notify = self._set("open", f"{detail} (next probe in {period:.1f}s)")
         if notify:

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from camops_workers.backoff import BackoffPolicy, backoff_delay
 from camops_workers.queue import metrics
 from camops_workers.queue.breaker import BreakerState, CircuitBreaker
 from camops_workers.queue.durable import DurableQueue, QueueItem, QueueStats
@@ -41,8 +42,7 @@ def default_holder() -> str:
 
 def retry_delay(attempts: int, *, base_s: float = 1.0, cap_s: float = 60.0, rnd: float = 0.5) -> float:
     """Backoff before retrying an item that failed ``attempts`` times: capped exponential, ±25 % jitter."""
-    delay = min(cap_s, base_s * 2.0 ** max(0, attempts - 1))
-    return float(delay * (0.75 + 0.5 * rnd))
+    return backoff_delay(max(1, attempts), rnd, BackoffPolicy(base_s=base_s, cap_s=cap_s, jitter=0.25))
 
 
 class UploaderPool:
