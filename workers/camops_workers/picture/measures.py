@@ -38,7 +38,7 @@ class Measures:
 
 def uniform_share(luma: Luma, tolerance: int) -> float:
     """Share of pixels within ``tolerance`` levels of the most common luma."""
-    counts = np.bincount(np.rint(luma).astype(np.uint8).ravel(), minlength=256)
+    counts = np.bincount(luma.astype(np.uint8).ravel(), minlength=256)
     cumulative = np.concatenate(([0], np.cumsum(counts)))
     width = 2 * tolerance + 1
     windows = cumulative[width:] - cumulative[:-width] if width <= 256 else cumulative[-1:]
