@@ -24,8 +24,10 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import simplejpeg
@@ -68,7 +70,7 @@ def _ms_per_snapshot(runs: int) -> tuple[float, float, float]:
     return (statistics.median(health) * 1000, statistics.median(from_jpeg) * 1000, statistics.median(encode) * 1000)
 
 
-def _passing_truck(scene: Scene, t: float) -> np.ndarray:  # type: ignore[type-arg]
+def _passing_truck(scene: Scene, t: float) -> Any:
     luma = np.array(scene.luma(t))
     phase = t % 120.0
     if phase < 40.0:  # every two minutes a truck crosses in 40 s
@@ -101,7 +103,7 @@ def _false_alarms(snapshots: int, step_s: float) -> dict[str, int]:
 
 
 def _detection(step_s: float = 2.0, limit: int = 20) -> dict[str, int | None]:
-    scenes = {
+    scenes: dict[str, Callable[[], Scene]] = {
         "day": lambda: Scene(640, 360, seed=8),
         "quiet": lambda: Scene(640, 360, noise=1.0, seed=9),
         "day-night": lambda: Scene(640, 360, day=1.0, night=0.3, period_s=120.0, seed=10),
