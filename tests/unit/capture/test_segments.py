@@ -9,7 +9,13 @@ from typing import Any
 import av
 import pytest
 
-from camops_workers.capture.segments import SegmentWriter, iter_nal_units, parameter_sets, should_cut
+from camops_workers.capture.segments import (
+    SegmentWriter,
+    iter_nal_units,
+    last_whole_fragment_end,
+    parameter_sets,
+    should_cut,
+)
 from tests.support.video import make_clip
 
 SPS = b"\x67\x42\xc0\x0d\xda"
@@ -59,8 +65,9 @@ def _remux(clip: Path, work: Path, target_s: float) -> list:  # type: ignore[typ
 def _probe(path: Path) -> tuple[float, int, set[tuple[int, int]]]:
     with av.open(str(path)) as container:
         stream: Any = container.streams.video[0]
-        sizes = {(f.width, f.height) for f in container.decode(stream)}
-        frames = stream.frames
+        decoded = list(container.decode(stream))
+        sizes = {(f.width, f.height) for f in decoded}
+        frames = len(decoded)  # fragmented MP4: the header carries no frame count
         duration = float(stream.duration * stream.time_base)
     return duration, frames, sizes
 
@@ -100,5 +107,57 @@ def test_discard_and_leftovers(tmp_path: Path) -> None:
     assert writer.is_open
     assert writer.close(discard=True) is None
     assert list((tmp_path / "work").iterdir()) == []
-    (tmp_path / "work" / "cam-1-1.mp4.part").write_bytes(b"partial")
-    assert writer.discard_leftovers() == 1
+    (tmp_path / "work" / "cam-1-1.mp4.part").write_bytes(b"partial")  # an older camops's name
+    (tmp_path / "work" / "cam-1764633600000-7-1.mp4.part").write_bytes(b"\x00\x00\x00\x10ftypisom")  # no fragment
+    (tmp_path / "work" / "cam-b-1764633600000-7-1.mp4.part").write_bytes(b"another camera's")
+    assert writer.recover_leftovers() == []
+    assert [p.name for p in (tmp_path / "work").iterdir()] == ["cam-b-1764633600000-7-1.mp4.part"]
+
+
+def _boxes(*boxes: tuple[bytes, int]) -> bytes:
+    return b"".join((8 + n).to_bytes(4, "big") + kind + b"\0" * n for kind, n in boxes)
+
+
+def test_last_whole_fragment_end() -> None:
+    head = _boxes((b"ftyp", 16), (b"moov", 100))
+    frag = _boxes((b"moof", 40), (b"mdat", 500))
+    assert last_whole_fragment_end(head) == 0
+    assert last_whole_fragment_end(head + frag) == len(head + frag)
+    assert last_whole_fragment_end(head + frag + frag[:-10]) == len(head + frag)  # cut inside the mdat
+    assert last_whole_fragment_end(head + frag + frag[:30]) == len(head + frag)  # cut inside the moof
+    assert last_whole_fragment_end(head + frag + frag + b"\0\0") == len(head + frag + frag)
+    assert last_whole_fragment_end(frag) == 0  # no header: nothing playable
+
+
+def test_a_killed_writer_leaves_a_part_recovered_up_to_its_last_whole_fragment(tmp_path: Path) -> None:
+    """Copy the .part mid-recording (what a kill -9 leaves on disk), then recover it at the next start."""
+    clip = make_clip(tmp_path / "clip.mp4", [(160, 120, 5.0)], gop=50)  # keyframes every 2 s: fragments cut at 1 s
+    work = tmp_path / "work"
+    writer = SegmentWriter(work, "cam", 60.0)
+    start = datetime(2026, 12, 2, 10, 0, 0, tzinfo=UTC)
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    with av.open(str(clip)) as container:
+        stream: Any = container.streams.video[0]
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            stream_s = float(packet.pts * stream.time_base)
+            writer.write(packet, stream, stream_s=stream_s, wall=start)
+            if stream_s >= 3.5 and not list(crashed.iterdir()):
+                (part,) = work.glob("*.mp4.part")
+                (crashed / part.name).write_bytes(part.read_bytes())  # the file as a crash would leave it
+    writer.close(discard=True)
+    (leftover,) = crashed.iterdir()
+    assert leftover.name.startswith(f"cam-{int(start.timestamp() * 1000)}-")
+    segments = SegmentWriter(crashed, "cam", 60.0).recover_leftovers()
+    assert len(segments) == 1
+    seg = segments[0]
+    assert seg.started_at == start
+    assert seg.path.suffix == ".mp4"
+    assert not list(crashed.glob("*.part"))
+    assert 2.5 <= seg.duration_s <= 3.6  # lost at most one fragment (1 s) plus a frame
+    with av.open(str(seg.path)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == round(seg.duration_s * 25)
+    assert {(f.width, f.height) for f in frames} == {(160, 120)}

@@ -8,26 +8,52 @@ header describes pictures it no longer holds.
 
 Segments are written to a work folder on the queue's filesystem and handed over closed
 (``ClosedSegment``); the caller enqueues them.
+
+Crash safety: segments are fragmented MP4 (``empty_moov``: the header first, then one
+``moof``+``mdat`` fragment at each keyframe and at least every ``FRAGMENT_S`` seconds), and
+each fragment is fsynced as soon as the muxer writes it. A killed worker leaves
+``<camera>-<start ms>-<pid>-<n>.mp4.part`` holding every whole fragment; at the next start
+``recover_leftovers`` cuts it after its last whole fragment (a valid, playable MP4) and hands
+it over like a closed segment. So a crash loses at most the fragment being written
+(~``FRAGMENT_S`` plus one frame), not the whole open segment.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from camops_workers.fsutil import fsync_dir
+
 __all__ = [
+    "FRAGMENT_S",
     "ClosedSegment",
     "SegmentWriter",
     "iter_nal_units",
+    "last_whole_fragment_end",
     "parameter_sets",
     "should_cut",
 ]
+
+log = logging.getLogger("camops.capture")
+
+#: the longest fragment: what a crash can lose at most (plus the frame being written)
+FRAGMENT_S = 1.0
+_MUXER_OPTIONS = {
+    # fragmented MP4 as browsers' Media Source and <video> play it: header first, then moof+mdat pairs
+    "movflags": "frag_keyframe+empty_moov+default_base_moof",
+    "frag_duration": str(int(FRAGMENT_S * 1_000_000)),
+    # hand each fragment to the file as soon as the muxer completes it (no 32 KiB buffering)
+    "flush_packets": "1",
+}
 
 _H264_PARAMS = {7, 8}  # SPS, PPS
 _HEVC_PARAMS = {32, 33, 34}  # VPS, SPS, PPS
@@ -84,6 +110,37 @@ def should_cut(elapsed_s: float, target_s: float, is_keyframe: bool, params_chan
     return params_changed or elapsed_s >= target_s - 0.001
 
 
+def last_whole_fragment_end(data: bytes) -> int:
+    """Where a fragmented MP4 cut by a crash must end: after its last ``moof``+``mdat`` pair (0: none whole).
+
+    Walks the top-level boxes; a box that runs past the end of ``data`` (the fragment being written
+    when the process died) and everything after it are cut off.
+    """
+    pos = 0
+    end = 0
+    moov = moof = False
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        header = 8
+        if size == 1:
+            if pos + 16 > len(data):
+                break
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+            header = 16
+        if size < header or pos + size > len(data):
+            break  # size 0 ("to the end of the file") is never written by the fragmenting muxer
+        if kind == b"moov":
+            moov = True
+        elif kind == b"moof":
+            moof = True
+        elif kind == b"mdat" and moov and moof:
+            end = pos + size
+            moof = False
+        pos += size
+    return end
+
+
 @dataclass(frozen=True, slots=True)
 class ClosedSegment:
     path: Path
@@ -108,6 +165,12 @@ class _Open:
     width: int
     height: int
     codec: str
+    #: a descriptor on the file, for fsyncing each fragment as the muxer writes it
+    sync_fd: int
+    synced: int = 0
+
+
+_PART = re.compile(r"^(?P<camera>.+)-(?P<start>\d{13})-(?P<pid>\d+)-(?P<seq>\d+)\.mp4\.part$")
 
 
 def _family(in_stream: Any) -> str:
@@ -133,14 +196,27 @@ class SegmentWriter:
     def is_open(self) -> bool:
         return self._open is not None
 
-    def discard_leftovers(self) -> int:
-        """Remove partial files a killed worker left behind; returns how many."""
-        removed = 0
-        for path in self._dir.glob(f"{self._camera}-*.mp4.part"):
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed += 1
-        return removed
+    def recover_leftovers(self) -> list[ClosedSegment]:
+        """Segments a killed worker left open, cut after their last whole fragment, oldest first.
+
+        A leftover with no whole fragment (or not ours to read) is removed. The caller enqueues
+        the returned segments like closed ones.
+        """
+        recovered: list[ClosedSegment] = []
+        for path in sorted(self._dir.glob(f"{self._camera}-*.mp4.part")):
+            match = _PART.match(path.name)
+            if match is None or match["camera"] != self._camera:
+                if match is None:  # an older camops's leftover: nothing to recover it with
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                continue
+            segment = _recover(path, datetime.fromtimestamp(int(match["start"]) / 1000, UTC))
+            if segment is None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                continue
+            recovered.append(segment)
+        return sorted(recovered, key=lambda seg: seg.started_at)
 
     def write(self, packet: Any, in_stream: Any, *, stream_s: float, wall: datetime) -> ClosedSegment | None:
         """Add one demuxed packet (consumed: muxing takes its data). Returns a segment it closed, if any."""
@@ -181,7 +257,16 @@ class SegmentWriter:
         packet.stream = current.stream
         current.container.mux(packet)
         current.last_s = max(current.last_s, stream_s)
+        self._sync_fragments(current)
         return closed
+
+    @staticmethod
+    def _sync_fragments(current: _Open) -> None:
+        """Make a fragment durable as soon as the muxer wrote it (the file grew)."""
+        size = os.fstat(current.sync_fd).st_size
+        if size > current.synced:
+            os.fdatasync(current.sync_fd)
+            current.synced = size
 
     def close(self, *, discard: bool = False, min_duration_s: float = 0.5) -> ClosedSegment | None:
         """Close the open segment (on shutdown or disconnect); discard it if asked or too short."""
@@ -196,6 +281,7 @@ class SegmentWriter:
             self._open = None
             with contextlib.suppress(Exception):
                 current.container.close()
+            os.close(current.sync_fd)
             with contextlib.suppress(OSError):
                 current.path.unlink()
             return None
@@ -214,8 +300,16 @@ class SegmentWriter:
         import av
 
         self._seq += 1
-        path = self._dir / f"{self._camera}-{os.getpid()}-{self._seq}.mp4.part"
-        container = av.open(str(path), "w", format="mp4")
+        start_ms = int(wall.timestamp() * 1000)
+        path = self._dir / f"{self._camera}-{start_ms:013d}-{os.getpid()}-{self._seq}.mp4.part"
+        # created here (the muxer opens it lazily and truncates, keeping the inode) so its fd can fsync fragments
+        sync_fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o640)
+        try:
+            container = av.open(str(path), "w", format="mp4", container_options=dict(_MUXER_OPTIONS))
+        except BaseException:
+            os.close(sync_fd)
+            raise
+        fsync_dir(self._dir)  # the .part's name survives a crash, so it can be recovered
         stream = container.add_stream_from_template(in_stream)
         if params is not None:
             stream.codec_context.extradata = params
@@ -234,16 +328,19 @@ class SegmentWriter:
             width=size[0],
             height=size[1],
             codec=_family(in_stream),
+            sync_fd=sync_fd,
         )
         return self._open
 
     def _finish(self, current: _Open, *, end_s: float) -> ClosedSegment:
         self._open = None
-        current.container.close()
+        try:
+            current.container.close()
+            os.fsync(current.sync_fd)
+        finally:
+            os.close(current.sync_fd)
         final = current.path.with_suffix("")  # drop ".part"
         os.replace(current.path, final)
-        with open(final, "rb") as handle:
-            os.fsync(handle.fileno())
         return ClosedSegment(
             path=final,
             started_at=current.started_at,
@@ -253,6 +350,49 @@ class SegmentWriter:
             height=current.height,
             codec=current.codec,
         )
+
+
+def _recover(path: Path, started_at: datetime) -> ClosedSegment | None:
+    """Cut ``path`` after its last whole fragment and rename it to ``.mp4``; None when nothing is whole."""
+    import av
+
+    with open(path, "r+b") as handle:
+        end = last_whole_fragment_end(handle.read())
+        if end == 0:
+            return None
+        handle.truncate(end)
+        os.fsync(handle.fileno())
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            tb = float(stream.time_base or Fraction(1, 90000))
+            first = last = None
+            last_duration = 0
+            for packet in container.demux(stream):
+                if packet.pts is None:
+                    continue
+                first = packet.pts if first is None else min(first, packet.pts)
+                last = packet.pts if last is None else max(last, packet.pts)
+                last_duration = packet.duration or last_duration
+            width, height = stream.codec_context.width, stream.codec_context.height
+            codec = _family(stream)
+    except (av.FFmpegError, IndexError, ValueError) as exc:
+        log.warning("segment recovery failed file=%s error=%s", path.name, exc)
+        return None
+    if first is None or last is None:
+        return None
+    final = path.with_suffix("")
+    os.replace(path, final)
+    fsync_dir(path.parent)
+    return ClosedSegment(
+        path=final,
+        started_at=started_at,
+        duration_s=(last - first + last_duration) * tb,
+        size=final.stat().st_size,
+        width=width,
+        height=height,
+        codec=codec,
+    )
 
 
 def _probe_size(data: bytes, codec: str) -> tuple[int, int] | None:

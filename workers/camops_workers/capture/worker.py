@@ -181,7 +181,9 @@ class CaptureWorker:
         writer = None
         if self.config.recording.enabled and kind != "http":
             writer = SegmentWriter(self._work_dir(), self.camera, self.config.recording.segment_duration_s)
-            writer.discard_leftovers()
+            for recovered in writer.recover_leftovers():  # what a killed worker was recording, whole fragments
+                log.info("segment recovered camera=%s seconds=%.1f", self.camera, recovered.duration_s)
+                self._store_segment(recovered)
         try:
             if kind == "http":
                 self._run_http(stop)
