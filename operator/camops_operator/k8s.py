@@ -44,6 +44,7 @@ __all__ = [
     "CRON_JOB",
     "DEPLOYMENT",
     "PVC",
+    "STATEFUL_SET",
     "Applied",
     "ApplyResult",
     "Connection",
@@ -57,9 +58,11 @@ __all__ = [
     "ensure_cron_job",
     "ensure_deployment",
     "ensure_pvc",
+    "ensure_stateful_set",
     "get_config_map",
     "get_deployment",
     "get_secret_values",
+    "patch_pool_status",
 ]
 
 #: How often a create-or-patch starts over after losing a race before giving up (TemporaryError upstream).
@@ -93,6 +96,8 @@ CONFIG_MAP = Kind(
 PVC = Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", create_only=True)
 DEPLOYMENT = Kind("apps", "v1", "deployments", "Deployment")
 CRON_JOB = Kind("batch", "v1", "cronjobs", "CronJob")
+STATEFUL_SET = Kind("apps", "v1", "statefulsets", "StatefulSet")
+CAMERA_POOL = Kind("camops.io", "v1alpha1", "camerapools", "CameraPool")
 
 
 class KubeError(Exception):
@@ -359,6 +364,29 @@ async def ensure_cron_job(
 ) -> Applied:
     """Create or patch a CronJob (its ``spec`` replaced whole)."""
     return await _ensure(api, CRON_JOB, manifest, _owner_uids(manifest, owner_uid), assume_absent=assume_absent)
+
+
+@requires("apps", "statefulsets", "get", "create", "patch")
+async def ensure_stateful_set(
+    api: KubeApi, manifest: Mapping[str, Any], *, owner_uid: str | None = None, assume_absent: bool = False
+) -> Applied:
+    """Create or patch a StatefulSet (its ``spec`` replaced whole).
+
+    The API server refuses changes to ``volumeClaimTemplates`` (422): a pool's queue size and class
+    are fixed once its StatefulSet exists, and such a change ends as :class:`KubeConflictError`.
+    """
+    return await _ensure(api, STATEFUL_SET, manifest, _owner_uids(manifest, owner_uid), assume_absent=assume_absent)
+
+
+@requires("camops.io", "camerapools/status", "patch")
+async def patch_pool_status(api: KubeApi, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+    """Merge-patch a CameraPool's status subresource (a pool that is gone is ignored)."""
+    await api.request(
+        "PATCH",
+        f"{CAMERA_POOL.path(namespace, name)}/status",
+        {"status": dict(status)},
+        content_type="application/merge-patch+json",
+    )
 
 
 @requires("apps", "deployments", "get")

@@ -67,6 +67,13 @@ RESOURCES: dict[str, dict[str, Any]] = {
         "subresources": {"status"},
         "verbs": {"get", "list", "watch", "create", "patch", "delete"},
     },
+    "camops.io/v1alpha1/camerapools": {
+        "kind": "CameraPool",
+        "namespaced": True,
+        "singular": "camerapool",
+        "subresources": {"status"},
+        "verbs": {"get", "list", "watch", "create", "patch", "delete"},
+    },
     "apiextensions.k8s.io/v1/customresourcedefinitions": {"kind": "CustomResourceDefinition", "namespaced": False},
     "v1/configmaps": {"kind": "ConfigMap", "namespaced": True},
     "v1/persistentvolumeclaims": {"kind": "PersistentVolumeClaim", "namespaced": True},
@@ -74,6 +81,13 @@ RESOURCES: dict[str, dict[str, Any]] = {
     "v1/namespaces": {"kind": "Namespace", "namespaced": False},
     "apps/v1/deployments": {"kind": "Deployment", "namespaced": True, "subresources": {"status"}},
     "batch/v1/cronjobs": {"kind": "CronJob", "namespaced": True},
+    "apps/v1/statefulsets": {"kind": "StatefulSet", "namespaced": True, "subresources": {"status"}},
+    "v1/pods": {
+        "kind": "Pod",
+        "namespaced": True,
+        "subresources": {"status"},
+        "verbs": {"get", "list", "watch", "create", "patch", "delete"},
+    },
 }
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "EventsConfig",
     "NatsSinkConfig",
     "PictureHealthConfig",
+    "ProcessConfig",
     "QueueConfig",
     "RecordingConfig",
     "SnapshotConfig",
@@ -33,6 +34,7 @@ __all__ = [
     "WebhookSinkConfig",
     "WorkerConfig",
     "load_config",
+    "load_process_config",
 ]
 
 CONTRACT_VERSION = 1
@@ -255,3 +257,42 @@ class WorkerConfig(_Model):
 def load_config(path: str | Path) -> WorkerConfig:
     """Read and validate a contract file (JSON)."""
     return WorkerConfig.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+class ProcessConfig(_Model):
+    """The contract of one worker process: a list of cameras sharing one queue and one HTTP server.
+
+    A pool worker reads one per pod from its pool's assignment ConfigMap (``worker-<ordinal>.json``);
+    a single :class:`WorkerConfig` (a Camera with a Deployment of its own) is the list of one.
+    ``worker`` is the pod's name, reported as each camera's ``status.worker``.
+    """
+
+    version: Literal[1] = 1
+    pool: str | None = None
+    worker: str | None = None
+    cameras: list[WorkerConfig] = Field(default_factory=list)
+    queue: QueueConfig = QueueConfig()
+    storage: StorageConfig = StorageConfig()
+    http_host: str = "0.0.0.0"  # noqa: S104 - the pod's probes and scrapes come from outside
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def of(cls, config: WorkerConfig) -> ProcessConfig:
+        """The list of one: a Camera's own worker."""
+        return cls(
+            cameras=[config],
+            queue=config.queue,
+            storage=config.storage,
+            http_host=config.http_host,
+            http_port=config.http_port,
+            log_level=config.log_level,
+        )
+
+
+def load_process_config(path: str | Path) -> ProcessConfig:
+    """Read either contract shape: a process's list of cameras, or one camera's WorkerConfig (the list of one)."""
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    if isinstance(raw, dict) and "cameras" in raw:
+        return ProcessConfig.model_validate(raw)
+    return ProcessConfig.of(WorkerConfig.model_validate(raw))

@@ -26,6 +26,7 @@ from camops_operator.builders.worker import build_worker_config_map, build_worke
 from camops_operator.handlers.context import Runtime, retry_delay
 from camops_operator.handlers.context import runtime as current_runtime
 from camops_operator.handlers.indexes import MEDIA_CAMERAS, RETENTION_POLICIES, policies_in
+from camops_operator.handlers.pool import pooled_worker, pooled_worker_view
 from camops_operator.mediamtx import MediaMTXError
 from camops_operator.settings import OperatorSettings
 from camops_operator.status import MediaSync, Observed, compute_status, status_changes, transitions
@@ -175,7 +176,10 @@ async def reconcile(body: kopf.Body, old: Any, patch: kopf.Patch, retry: int, re
         except ValidationError:
             old_camera = None
     try:
-        deployment = await _apply_children(rt, camera, new=reason == "create")
+        if camera.spec.pool:  # a pool worker serves it: no children of its own
+            deployment = await pooled_worker(rt, camera, kwargs)
+        else:
+            deployment = await _apply_children(rt, camera, new=reason == "create")
     except ContractError as exc:
         raise _invalid(rt, body, patch, str(exc)) from None
     except (k8s.KubeError, OSError, TimeoutError) as exc:
@@ -214,7 +218,10 @@ async def roll_up(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
     if previous is None or previous.observed_generation is None:
         return  # not reconciled yet: the change handler writes the first status
     try:
-        deployment = await k8s.get_deployment(rt.require_kube(), camera.namespace, worker_name(camera))
+        if camera.spec.pool:
+            deployment = pooled_worker_view(rt, camera, kwargs)
+        else:
+            deployment = await k8s.get_deployment(rt.require_kube(), camera.namespace, worker_name(camera))
     except (k8s.KubeError, OSError, TimeoutError) as exc:
         log.warning("camera %s/%s: reading the worker failed: %s", camera.namespace, camera.name, redact(str(exc)))
         return

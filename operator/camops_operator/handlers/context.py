@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from camops_operator.handlers.pool_state import PoolBook
 from camops_operator.k8s import KubeApi
 from camops_operator.mediamtx import MediaMTXApi
 from camops_operator.metrics import Metrics
@@ -44,6 +45,8 @@ class Runtime:
     #: kopf's live indices, captured from the first handler call (they are complete by then).
     indices: dict[str, Any] = field(default_factory=dict)
     indices_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    #: What the pool handlers remember: assignments, applied hashes, wake-ups, camera membership.
+    pools: PoolBook = field(default_factory=PoolBook)
 
     def require_kube(self) -> KubeApi:
         if self.kube is None:

@@ -37,6 +37,7 @@ CLUSTER_SCOPED = {
 OPERATOR_EXTRA: dict[Permission, str] = {
     ("camops.io", "cameras/finalizers", "update"): "ownerReferences with blockOwnerDeletion to a Camera",
     ("camops.io", "retentionpolicies/finalizers", "update"): "ownerReferences with blockOwnerDeletion to a policy",
+    ("camops.io", "camerapools/finalizers", "update"): "ownerReferences with blockOwnerDeletion to a pool",
 }
 OPERATOR_SA = ("camops-system", "camops")
 WORKER_SA_NAME = "camops-worker"
