@@ -15,9 +15,9 @@ keeps it scaled to 0 with its drain CronJob running, so what it had queued is up
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import contextlib
 import datetime
+import hashlib
 import json
 import logging
 from typing import Any
