@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,8 @@ RECONNECT_BACKOFF = BackoffPolicy(base_s=0.5, cap_s=1.0, jitter=0.2)
 #: Packets kept since the last keyframe (GOP longer than the interval); more drops the buffer.
 MAX_GOP_PACKETS = 1500
 MAX_GOP_BYTES = 64 * 1024 * 1024
+#: Pictures held while a session's clock settles (each a decoded frame); more are stamped at once.
+MAX_PENDING_PICTURES = 4
 #: Packets decoded after a due one waiting for its reordered picture (B-frames) before the latest
 #: earlier picture is taken instead.
 MAX_REORDER_WAIT = 16
@@ -98,6 +100,12 @@ class _GateState:
     want_s: float | None = None
     held: Any = None
     waited: int = 0
+    #: The stream clock has seen a packet arrive at live pace. Until then (the burst a session
+    #: starts with) wall times are only upper bounds, so due pictures wait in ``pending`` with
+    #: their stream time and are stamped once the clock knows better.
+    settled: bool = False
+    pending: list[tuple[Any, float]] = field(default_factory=list)
+    newest_s: float | None = None
 
 
 class CaptureWorker:
@@ -294,14 +302,15 @@ class CaptureWorker:
 
     def _persistent_session(self, stop: threading.Event, writer: SegmentWriter | None) -> None:
         source = self._open()
+        gate = _GateState()
+        clock: StreamClock | None = None
+        started = datetime.now(UTC)
         try:
             stream = source.stream
             tb = float(stream.time_base)
             decoder = stream.codec_context
             snapshots = self.config.snapshots.enabled
             interval = self.config.snapshots.interval_s
-            gate = _GateState()
-            clock: StreamClock | None = None
             stall = self.config.source.stall_timeout_s
             for packet in source.packets(stop):
                 now_m = time.monotonic()
@@ -316,7 +325,15 @@ class CaptureWorker:
                 now = datetime.now(UTC)
                 if clock is None:
                     clock = StreamClock.start(stream_s, now, max_drift_s=max(2.0, stall))
-                wall, clock = clock.map(stream_s, now)
+                    started = now
+                wall, moved = clock.map(stream_s, now)
+                if not gate.settled and (
+                    (moved is clock and gate.newest_s is not None and stream_s > gate.newest_s)
+                    or (now - started).total_seconds() > clock.max_drift_s
+                ):
+                    self._settle(gate, moved, now)
+                clock = moved
+                gate.newest_s = stream_s if gate.newest_s is None else max(gate.newest_s, stream_s)
                 if snapshots:
                     self._gate_packet(gate, decoder, packet, stream_s=stream_s, wall=wall, interval=interval)
                 elif packet.is_keyframe:
@@ -326,9 +343,29 @@ class CaptureWorker:
                     if closed is not None:
                         self._store_segment(closed)
         finally:
+            if gate.pending and clock is not None:
+                self._settle(gate, clock, datetime.now(UTC))
             source.close()
         if stop.is_set():
             raise _StopRequestedError
+
+    def _settle(self, gate: _GateState, clock: StreamClock, now: datetime) -> None:
+        """The clock is settled: stamp the pictures held since the session started and store them."""
+        gate.settled = True
+        pending, gate.pending = gate.pending, []
+        for frame, picture_s in pending:
+            self._snapshot(frame, min(now, clock.wall + timedelta(seconds=picture_s - clock.stream_s)))
+
+    def _emit(self, gate: _GateState, frame: Any, picture_s: float, wall: datetime) -> None:
+        """Snapshot ``frame`` (stream time ``picture_s``, arrived by ``wall``), or hold it until the clock settles."""
+        if gate.settled:
+            self._snapshot(frame, wall)
+            return
+        self._picture_delivered()
+        gate.pending.append((frame, picture_s))
+        if len(gate.pending) > MAX_PENDING_PICTURES:
+            oldest, _ = gate.pending.pop(0)
+            self._snapshot(oldest, wall)
 
     def replay(self, stream: Any, packets: Iterable[Any], start: datetime) -> None:
         """Push recorded packets through the persistent session's snapshot path at full speed.
@@ -336,7 +373,7 @@ class CaptureWorker:
         Stream time is mapped onto ``start`` without pacing; benchmarks use it to measure the
         gated decode's CPU over minutes of video in seconds.
         """
-        gate = _GateState()
+        gate = _GateState(settled=True)  # no clock to settle: stream time is wall time here
         decoder = stream.codec_context
         interval = self.config.snapshots.interval_s
         tb = float(stream.time_base)
@@ -372,7 +409,7 @@ class CaptureWorker:
         if due_now and is_key:
             frame = self._decode([packet], decoder)
             if frame is not None:
-                self._snapshot(frame, wall)
+                self._emit(gate, frame, stream_s, wall)
                 gate.due_s = advance_due_s(gate.due_s, interval, stream_s)
 
     def _gate_buffered(
@@ -452,7 +489,7 @@ class CaptureWorker:
         t = chosen.time
         # A reordered picture may be stamped after the packet in hand: never later than its arrival.
         taken = wall + timedelta(seconds=min(0.0, t - stream_s)) if t is not None else wall
-        self._snapshot(chosen, taken)
+        self._emit(gate, chosen, stream_s if t is None else min(t, stream_s), taken)
         gate.due_s = advance_due_s(gate.due_s, self.config.snapshots.interval_s, stream_s if t is None else t)
         self._maybe_unsync(gate, stream_s, decoder)
 
