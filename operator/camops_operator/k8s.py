@@ -36,7 +36,7 @@ from typing import Any
 import aiohttp
 
 from camops_operator.builders.owned import owned_fields_drift
-from camops_workers.kube import requires
+from camops_workers.kube import OPERATOR_NAMESPACE, requires
 from camops_workers.units import parse_quantity
 
 __all__ = [
@@ -57,10 +57,12 @@ __all__ = [
     "ensure_config_map",
     "ensure_cron_job",
     "ensure_deployment",
+    "ensure_own_config_map",
     "ensure_pvc",
     "ensure_stateful_set",
     "get_config_map",
     "get_deployment",
+    "get_own_config_map",
     "get_secret_values",
     "patch_pool_status",
 ]
@@ -399,6 +401,18 @@ async def get_deployment(api: KubeApi, namespace: str, name: str) -> JSON | None
 async def get_config_map(api: KubeApi, namespace: str, name: str) -> JSON | None:
     """The live ConfigMap, or None when it does not exist."""
     return await api.request("GET", CONFIG_MAP.path(namespace, name))
+
+
+@requires("", "configmaps", "get", scope=OPERATOR_NAMESPACE)
+async def get_own_config_map(api: KubeApi, namespace: str, name: str) -> JSON | None:
+    """A ConfigMap of the operator's own namespace (its MediaMTX ledger), or None."""
+    return await api.request("GET", CONFIG_MAP.path(namespace, name))
+
+
+@requires("", "configmaps", "get", "create", "patch", scope=OPERATOR_NAMESPACE)
+async def ensure_own_config_map(api: KubeApi, manifest: Mapping[str, Any]) -> Applied:
+    """Create or patch a ConfigMap of the operator's own namespace (not owned by any Camera)."""
+    return await _ensure(api, CONFIG_MAP, manifest, set())
 
 
 @requires("", "secrets", "get")

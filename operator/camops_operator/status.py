@@ -17,9 +17,11 @@ from camops_operator.api.common import dump, make_condition
 
 __all__ = [
     "CONDITION_TYPES",
+    "DRIFT_FAILED",
     "MediaSync",
     "Observed",
     "compute_status",
+    "media_configured",
     "status_changes",
     "transitions",
 ]
@@ -29,6 +31,8 @@ WORKER_AVAILABLE = "WorkerAvailable"
 SOURCE_CONNECTED = "SourceConnected"
 STORAGE_REACHABLE = "StorageReachable"
 MEDIA_PATH_CONFIGURED = "MediaPathConfigured"
+#: MediaPathConfigured's reason while the drift repair pass fails as a whole (e.g. its ledger is unreadable).
+DRIFT_FAILED = "DriftFailed"
 #: Whether spec.analysis's endpoint answers. Informational: a failing endpoint never blocks capture,
 #: so it does not make the camera un-Ready.
 ANALYSIS_REACHABLE = "AnalysisReachable"
@@ -51,6 +55,13 @@ class MediaSync:
     wanted: bool
     ok: bool | None = None
     message: str = ""
+    #: The condition's reason when not ok (default ``SyncFailed``): ``DriftFailed``, ``SecretNotFound``, ...
+    reason: str | None = None
+
+
+def media_configured(path: str) -> MediaSync:
+    """The sync result for a path that is as desired (one message whatever was done: no status churn)."""
+    return MediaSync(True, True, f"path {path} is configured")
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,7 @@ def _media(obs: Observed) -> _Cond:
         return _Cond("Unknown", "Pending", obs.media.message or "not synced yet")
     if obs.media.ok:
         return _Cond("True", "Configured", obs.media.message or "the MediaMTX path is configured")
-    return _Cond("False", "SyncFailed", obs.media.message or "MediaMTX could not be configured")
+    return _Cond("False", obs.media.reason or "SyncFailed", obs.media.message or "MediaMTX could not be configured")
 
 
 def _analysis(obs: Observed) -> _Cond:

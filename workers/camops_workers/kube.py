@@ -1,7 +1,8 @@
 """The workers' only Kubernetes API caller (synchronous ``kubernetes`` client, no kopf).
 
-Every function declares the API permission it needs with ``@requires``; the Helm
-chart's RBAC is checked against ``REQUIRED_PERMISSIONS`` (derived from the code).
+Every function declares the API permission it needs with ``@requires``, and where it
+acts (``scope``); the Helm chart's RBAC is checked against these declarations, namespace
+by namespace, in every install mode (tests/unit/chart/test_rbac.py).
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 __all__ = [
+    "OPERATOR_NAMESPACE",
     "REQUIRED_PERMISSIONS",
+    "SCOPES",
+    "WATCHED",
     "Permission",
+    "ScopedPermission",
     "get_retention_policy",
     "list_cameras",
     "patch_camera_capture_status",
@@ -24,17 +29,32 @@ R = TypeVar("R")
 
 #: (api group, resource, verb): "" is the core group; resource may be "cameras/status".
 Permission = tuple[str, str, str]
+#: (scope, api group, resource, verb).
+ScopedPermission = tuple[str, str, str, str]
 REQUIRED_PERMISSIONS: set[Permission] = set()
+#: Where a call acts: the namespaces that hold Cameras (the operator's watched namespaces, every
+#: namespace when it watches all; for a worker or job, its own namespace, which is its Camera's) ...
+WATCHED = "watched"
+#: ... or the operator's own namespace (its MediaMTX ledger ConfigMap), whatever it watches.
+OPERATOR_NAMESPACE = "operator-namespace"
+SCOPES = (WATCHED, OPERATOR_NAMESPACE)
 
 
-def requires(group: str, resource: str, *verbs: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Record that the decorated function calls ``verbs`` on ``group/resource``."""
+def requires(
+    group: str, resource: str, *verbs: str, scope: str = WATCHED
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Record that the decorated function calls ``verbs`` on ``group/resource`` in ``scope``."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}: one of {SCOPES}")
 
     def mark(func: Callable[P, R]) -> Callable[P, R]:
         REQUIRED_PERMISSIONS.update((group, resource, verb) for verb in verbs)
         perms: set[Permission] = getattr(func, "__camops_permissions__", set())
         perms.update((group, resource, verb) for verb in verbs)
         func.__camops_permissions__ = perms  # type: ignore[attr-defined]
+        scoped: set[ScopedPermission] = getattr(func, "__camops_scoped_permissions__", set())
+        scoped.update((scope, group, resource, verb) for verb in verbs)
+        func.__camops_scoped_permissions__ = scoped  # type: ignore[attr-defined]
         return func
 
     return mark

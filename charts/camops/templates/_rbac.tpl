@@ -53,6 +53,18 @@ or when this grants something the code does not call.
   verbs: [create]
 {{- end }}
 
+{{/* The operator in its own namespace: the ledger of the MediaMTX paths it created (only with MediaMTX). */}}
+{{- define "camops.operatorOwnNamespaceRules" -}}
+- apiGroups: [""]
+  resources: [configmaps]
+  resourceNames: [camops-mediamtx-paths]
+  verbs: [get, patch]
+# create cannot be limited to a name.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [create]
+{{- end }}
+
 {{/* Capture workers (report status.capture), drain jobs and retention jobs (read Cameras, report to the policy). */}}
 {{- define "camops.workloadRules" -}}
 - apiGroups: [camops.io]

@@ -29,7 +29,15 @@ from camops_operator.handlers.indexes import MEDIA_CAMERAS, RETENTION_POLICIES, 
 from camops_operator.handlers.pool import pooled_worker, pooled_worker_view
 from camops_operator.mediamtx import MediaMTXError
 from camops_operator.settings import OperatorSettings
-from camops_operator.status import MediaSync, Observed, compute_status, status_changes, transitions
+from camops_operator.status import (
+    DRIFT_FAILED,
+    MediaSync,
+    Observed,
+    compute_status,
+    media_configured,
+    status_changes,
+    transitions,
+)
 from camops_workers.redact import redact
 
 __all__ = ["credentials_for", "reconcile", "register", "sync_media"]
@@ -130,7 +138,11 @@ async def sync_media(rt: Runtime, camera: Camera, policies_index: Any, old: Came
             credentials=await credentials_for(rt, camera),
         )
         outcome = await api.ensure_path(conf["name"], conf)
-        result = MediaSync(True, True, f"path {conf['name']} {outcome}")
+        if outcome != "unchanged":
+            log.info("camera %s/%s: MediaMTX path %s %s", camera.namespace, camera.name, conf["name"], outcome)
+        result = media_configured(conf["name"])
+        if rt.drift_failure is not None:  # configured now, but nothing keeps it configured
+            result = MediaSync(True, False, f"path {conf['name']} written, but {rt.drift_failure}", DRIFT_FAILED)
     except MediaMTXError as exc:
         rt.metrics.mediamtx_errors.labels(operation="sync").inc()
         result = MediaSync(True, False, redact(str(exc)))
@@ -196,7 +208,7 @@ async def reconcile(body: kopf.Body, old: Any, patch: kopf.Patch, retry: int, re
     )
     _write_status(rt, body, patch, obs, previous)
     rt.metrics.handler_seconds.labels(handler=f"camera.{reason}").observe(time.monotonic() - started)
-    if media.wanted and media.ok is False:
+    if media.wanted and media.ok is False and media.reason != DRIFT_FAILED:  # the drift loop retries that itself
         rt.metrics.reconciles.labels(result="retry").inc()
         log.warning("camera %s/%s: MediaMTX path not configured: %s", camera.namespace, camera.name, media.message)
         raise kopf.TemporaryError(f"MediaMTX: {media.message}", delay=_delay(rt, retry))

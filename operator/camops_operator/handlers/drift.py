@@ -22,12 +22,17 @@ from typing import Any
 
 from camops_operator import k8s
 from camops_operator.api.camera import Camera
-from camops_operator.builders.mediamtx import build_mediamtx_path, comparable, retention_record_delete_after
+from camops_operator.builders.mediamtx import (
+    build_mediamtx_path,
+    comparable,
+    mediamtx_path_name,
+    retention_record_delete_after,
+)
 from camops_operator.handlers.camera import credentials_for
 from camops_operator.handlers.context import Runtime
 from camops_operator.handlers.indexes import MEDIA_CAMERAS, RETENTION_POLICIES, policies_in
 from camops_operator.mediamtx import MediaMTXError
-from camops_operator.status import MediaSync
+from camops_operator.status import DRIFT_FAILED, MediaSync, media_configured
 from camops_workers.redact import redact
 
 __all__ = ["LEDGER_NAME", "DriftReport", "drift_once", "drift_task"]
@@ -53,7 +58,7 @@ def _cameras(index: Any) -> list[Camera]:
 
 
 async def _ledger(rt: Runtime) -> set[str]:
-    live = await k8s.get_config_map(rt.require_kube(), rt.settings.operator_namespace, LEDGER_NAME)
+    live = await k8s.get_own_config_map(rt.require_kube(), rt.settings.operator_namespace, LEDGER_NAME)
     text = ((live or {}).get("data") or {}).get(LEDGER_KEY, "")
     return {line for line in text.splitlines() if line}
 
@@ -69,7 +74,7 @@ async def _write_ledger(rt: Runtime, names: set[str]) -> None:
         },
         "data": {LEDGER_KEY: "\n".join(sorted(names))},
     }
-    await k8s.ensure_config_map(rt.require_kube(), manifest)
+    await k8s.ensure_own_config_map(rt.require_kube(), manifest)
 
 
 async def drift_once(rt: Runtime) -> DriftReport:
@@ -107,7 +112,7 @@ async def drift_once(rt: Runtime) -> DriftReport:
             rt.metrics.mediamtx_errors.labels(operation="drift").inc()
             rt.media[(camera.namespace, camera.name)] = MediaSync(True, False, redact(str(exc)))
             continue
-        rt.media[(camera.namespace, camera.name)] = MediaSync(True, True, f"path {name} {outcome}")
+        rt.media[(camera.namespace, camera.name)] = media_configured(name)
         if outcome == "added":
             added += 1
         elif outcome == "patched":
@@ -133,6 +138,20 @@ async def drift_once(rt: Runtime) -> DriftReport:
     return DriftReport(added, patched, removed, errors)
 
 
+def _mark(rt: Runtime, failure: str | None) -> None:
+    """Say in every wanted path's sync result whether the drift pass as a whole works (status picks it up)."""
+    rt.drift_failure = failure
+    for camera in _cameras(rt.indices.get(MEDIA_CAMERAS)):
+        key = (camera.namespace, camera.name)
+        current = rt.media.get(key)
+        if failure is not None:
+            if current is None or current.ok is not False or current.reason == DRIFT_FAILED:
+                message = f"path {mediamtx_path_name(camera)}: {failure}"
+                rt.media[key] = MediaSync(True, False, message, DRIFT_FAILED)
+        elif current is not None and current.reason == DRIFT_FAILED:
+            rt.media[key] = media_configured(mediamtx_path_name(camera))
+
+
 async def _loop(rt: Runtime) -> None:
     await rt.indices_ready.wait()
     failures = 0
@@ -140,12 +159,15 @@ async def _loop(rt: Runtime) -> None:
         try:
             report = await drift_once(rt)
             failures = 0
+            _mark(rt, None)
             if report.added or report.patched or report.removed or report.errors:
                 log.info("MediaMTX drift repair: %s", report)
         except (MediaMTXError, k8s.KubeError, OSError, TimeoutError) as exc:
             failures += 1
+            reason = redact(str(exc)) or type(exc).__name__
+            _mark(rt, f"drift repair fails ({reason}): the path is not re-applied after a MediaMTX restart")
             if failures in {1, 10} or failures % 100 == 0:  # rate-limited: one line per outage phase
-                log.warning("MediaMTX drift repair failed (%d in a row): %s", failures, redact(str(exc)))
+                log.warning("MediaMTX drift repair failed (%d in a row): %s", failures, reason)
         await asyncio.sleep(rt.settings.drift_interval)
 
 

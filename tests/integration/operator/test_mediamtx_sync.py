@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from camops_operator.settings import OperatorSettings
 from tests.integration.operator.harness import Cluster, eventually, running_operator
+from tests.servers.kube_rbac import ADMIN_HEADERS, Call, authorizing_kube
 from tests.servers.mediamtx import MediaMTXStandIn
 
 pytestmark = pytest.mark.slow
@@ -120,3 +123,40 @@ async def test_enabling_and_disabling_mediamtx_on_a_camera(
         await eventually(lambda: "site-a-gate" in mediamtx_server.paths, what="path added")
         await cluster.patch_spec("gate", {"mediamtx": {"enabled": False}})
         await eventually(lambda: "site-a-gate" not in mediamtx_server.paths, what="path removed")
+
+
+async def test_a_failing_drift_pass_sets_media_path_configured_false_with_its_reason(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    operator_settings: OperatorSettings,
+    mediamtx_server: MediaMTXStandIn,
+) -> None:
+    """The ledger in the operator's namespace is forbidden (the README install before its fix): say so."""
+    forbidden = {"ledger": True}
+
+    def allows(call: Call) -> bool:
+        return not (forbidden["ledger"] and call.resource == "configmaps" and call.namespace == "camops-system")
+
+    async with authorizing_kube(tmp_path, allows) as (kube, emulator):
+        monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
+        async with aiohttp.ClientSession(kube.url, headers=ADMIN_HEADERS) as session:
+            cluster = Cluster(kube=kube, session=session)
+            async with running_operator(operator_settings):
+                await cluster.create(camera("gate"))
+                cond = await eventually(
+                    lambda: (
+                        (c := cluster.condition("gate", "MediaPathConfigured")) and c["reason"] == "DriftFailed" and c
+                    ),
+                    what="MediaPathConfigured DriftFailed",
+                )
+                assert cond["status"] == "False"
+                assert "403" in cond["message"]
+                assert "camops-mediamtx-paths" in cond["message"]
+                assert cluster.condition("gate", "Ready")["status"] == "False"  # type: ignore[index]
+                assert emulator.denied, "the emulator refused nothing: the test cannot fail"
+                forbidden["ledger"] = False  # the RBAC is fixed
+                await eventually(
+                    lambda: (c := cluster.condition("gate", "MediaPathConfigured")) and c["status"] == "True",
+                    what="MediaPathConfigured True after the fix",
+                )
+                assert kube.get("v1/configmaps", "camops-system", "camops-mediamtx-paths") is not None

@@ -4,8 +4,10 @@ Every function that calls the Kubernetes API declares it with ``camops_workers.k
 (registered at import time in ``REQUIRED_PERMISSIONS``). Importing every module of both packages
 collects them; a permission declared in ``camops_operator`` belongs to the operator, one declared in
 ``camops_workers`` to the pods the operator starts (capture workers, drain and retention jobs).
-The rendered Roles and bindings must grant each identity all of its permissions, where it acts,
-and nothing else.
+Each declaration also says where the call acts (``scope``: the watched namespaces, or the operator's
+own namespace). For every install mode (all namespaces or a list; with or without MediaMTX) the
+rendered Roles and bindings must grant each identity all of its permissions in each namespace it
+acts in, and nothing else.
 """
 
 from __future__ import annotations
@@ -21,18 +23,11 @@ import pytest
 
 import camops_operator
 import camops_workers
-from camops_workers.kube import REQUIRED_PERMISSIONS, Permission
+from camops_operator.handlers.drift import LEDGER_NAME
+from camops_workers.kube import OPERATOR_NAMESPACE, REQUIRED_PERMISSIONS, WATCHED, Permission, ScopedPermission
+from tests.support.rbac import Rbac, Rule, cluster_scoped
 from tests.unit.chart.render import ALL_ON, NAMESPACE, Rendered, render
 
-#: Resources that exist outside namespaces: only a ClusterRoleBinding can grant them.
-CLUSTER_SCOPED = {
-    ("", "namespaces"),
-    ("", "nodes"),
-    ("", "persistentvolumes"),
-    ("apiextensions.k8s.io", "customresourcedefinitions"),
-    ("kopf.dev", "clusterkopfpeerings"),
-    ("storage.k8s.io", "storageclasses"),
-}
 #: Granted beyond the declarations, each for a reason the code cannot declare.
 OPERATOR_EXTRA: dict[Permission, str] = {
     ("camops.io", "cameras/finalizers", "update"): "ownerReferences with blockOwnerDeletion to a Camera",
@@ -41,6 +36,18 @@ OPERATOR_EXTRA: dict[Permission, str] = {
 }
 OPERATOR_SA = ("camops-system", "camops")
 WORKER_SA_NAME = "camops-worker"
+MEDIAMTX = {"enabled": True, "api": {"password": "not-a-real-password"}}
+#: Every way to install the chart that changes who may do what where.
+INSTALL_MODES: dict[str, dict[str, Any]] = {
+    "all-namespaces": {},
+    "all-namespaces+mediamtx": {"mediamtx": MEDIAMTX},
+    "namespaces": {"watchNamespaces": ["cameras", "lobby"]},
+    "namespaces+mediamtx (README)": {"watchNamespaces": ["cameras"], "mediamtx": MEDIAMTX},
+    "namespaces+external-mediamtx": {"watchNamespaces": ["cameras"], "mediamtx": {"apiUrl": "http://mtx.av:9997"}},
+    "own-namespace-watched+mediamtx": {"watchNamespaces": [NAMESPACE, "cameras"], "mediamtx": MEDIAMTX},
+}
+#: Namespaces that stand for "any namespace" when the operator watches all of them.
+ANY_NAMESPACES = ("cameras", "anywhere", NAMESPACE)
 
 
 def _modules(package: ModuleType) -> Iterator[ModuleType]:
@@ -49,16 +56,16 @@ def _modules(package: ModuleType) -> Iterator[ModuleType]:
         yield importlib.import_module(info.name)
 
 
-def _declared_in(module: ModuleType) -> set[Permission]:
+def _declared_in(module: ModuleType, attribute: str = "__camops_permissions__") -> set[Any]:
     """Permissions on the functions (and methods) a module defines."""
-    found: set[Permission] = set()
+    found: set[Any] = set()
     for value in vars(module).values():
         candidates: list[Any] = [value]
         if inspect.isclass(value) and value.__module__ == module.__name__:
             candidates += [getattr(m, "__func__", m) for m in vars(value).values()]
         for candidate in candidates:
             if getattr(candidate, "__module__", None) == module.__name__:
-                found |= getattr(candidate, "__camops_permissions__", set())
+                found |= getattr(candidate, attribute, set())
     return found
 
 
@@ -75,43 +82,33 @@ def required() -> dict[str, set[Permission]]:
     return by_package
 
 
-def _triples(rules: list[dict[str, Any]]) -> set[Permission]:
-    out: set[Permission] = set()
-    for rule in rules:
-        for field in ("apiGroups", "resources", "verbs"):
-            assert "*" not in rule[field], f"wildcard in {rule}"
-        assert "resourceNames" not in rule or rule["resourceNames"]
-        out |= {(g, r, v) for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+@pytest.fixture(scope="module")
+def scoped() -> dict[str, set[ScopedPermission]]:
+    """{"operator": {(scope, group, resource, verb), ...}, "workload": ...}."""
+    out: dict[str, set[ScopedPermission]] = {"operator": set(), "workload": set()}
+    for key, package in (("operator", camops_operator), ("workload", camops_workers)):
+        for module in _modules(package):
+            out[key] |= _declared_in(module, "__camops_scoped_permissions__")
     return out
 
 
-def _bound(binding: dict[str, Any], sa: tuple[str, str]) -> bool:
-    return any(s["kind"] == "ServiceAccount" and (s["namespace"], s["name"]) == sa for s in binding.get("subjects", []))
+def _in(scope: str, permissions: set[ScopedPermission]) -> set[Permission]:
+    return {(g, r, v) for s, g, r, v in permissions if s == scope}
 
 
 def grants(rendered: Rendered, sa: tuple[str, str], namespace: str | None) -> set[Permission]:
     """What ``sa`` may do in ``namespace`` (namespaced resources), or cluster-wide when None."""
-    cluster_roles = {r["metadata"]["name"]: _triples(r["rules"]) for r in rendered.of_kind("ClusterRole")}
-    roles = {
-        (r["metadata"]["namespace"], r["metadata"]["name"]): _triples(r["rules"]) for r in rendered.of_kind("Role")
-    }
-    out: set[Permission] = set()
-    for binding in rendered.of_kind("ClusterRoleBinding"):
-        if _bound(binding, sa):
-            assert binding["roleRef"]["kind"] == "ClusterRole"
-            out |= cluster_roles[binding["roleRef"]["name"]]
-    if namespace is None:
-        return {p for p in out if (p[0], p[1].split("/")[0]) in CLUSTER_SCOPED}
-    for binding in rendered.of_kind("RoleBinding"):
-        if binding["metadata"]["namespace"] == namespace and _bound(binding, sa):
-            ref = binding["roleRef"]
-            out |= cluster_roles[ref["name"]] if ref["kind"] == "ClusterRole" else roles[(namespace, ref["name"])]
-    return {p for p in out if (p[0], p[1].split("/")[0]) not in CLUSTER_SCOPED}
+    return Rbac.of(rendered.manifests, sa).grants(namespace)
 
 
 def _split(permissions: set[Permission]) -> tuple[set[Permission], set[Permission]]:
-    cluster = {p for p in permissions if (p[0], p[1].split("/")[0]) in CLUSTER_SCOPED}
+    cluster = {p for p in permissions if cluster_scoped(p)}
     return permissions - cluster, cluster
+
+
+def _uses_mediamtx(rendered: Rendered) -> bool:
+    (container,) = rendered.one("Deployment", "camops")["spec"]["template"]["spec"]["containers"]
+    return any(e["name"] == "CAMOPS_MEDIAMTX_API_URL" and e.get("value") for e in container["env"])
 
 
 def test_the_code_declares_what_the_operator_and_jobs_call(required: dict[str, set[Permission]]) -> None:
@@ -122,22 +119,47 @@ def test_the_code_declares_what_the_operator_and_jobs_call(required: dict[str, s
     assert ("camops.io", "retentionpolicies/status", "patch") in required["workload"]
 
 
-def test_operator_cluster_wide(required: dict[str, set[Permission]]) -> None:
-    rendered = render()
-    namespaced, cluster = _split(required["operator"] | set(OPERATOR_EXTRA))
-    for namespace in ("cameras", "anywhere"):
-        assert grants(rendered, OPERATOR_SA, namespace) == namespaced
-    assert grants(rendered, OPERATOR_SA, None) == cluster
+@pytest.mark.parametrize("mode", INSTALL_MODES)
+def test_every_operator_call_is_granted_in_its_namespace_and_nothing_else(
+    scoped: dict[str, set[ScopedPermission]], mode: str
+) -> None:
+    """Each call the operator makes (its @requires, with its scope) against the rendered RBAC, per namespace.
+
+    ``watched`` calls act in each watched namespace — every namespace, including cluster-wide lists and
+    watches, when the operator watches all; ``operator-namespace`` calls act in the release's namespace,
+    and only when the operator talks to a MediaMTX (the ledger of its paths).
+    """
+    rendered = render(INSTALL_MODES[mode])
+    rbac = Rbac.of(rendered.manifests, OPERATOR_SA)
+    watched_calls, _ = _split(_in(WATCHED, scoped["operator"]) | set(OPERATOR_EXTRA))
+    own_calls = _in(OPERATOR_NAMESPACE, scoped["operator"]) if _uses_mediamtx(rendered) else set()
+    watch_list = INSTALL_MODES[mode].get("watchNamespaces") or []
+    watched = watch_list or list(ANY_NAMESPACES)
+    expected: dict[str, set[Permission]] = {ns: set(watched_calls) for ns in watched}
+    expected.setdefault(NAMESPACE, set()).update(own_calls)
+    if watch_list:
+        expected.setdefault("kube-system", set())  # not watched: nothing at all
+    for namespace, calls in expected.items():
+        missing = {p for p in calls if not rbac.allows(p, namespace, LEDGER_NAME if p in own_calls else None)}
+        assert not missing, f"{mode}: denied in {namespace}: {sorted(missing)}"
+        assert rbac.grants(namespace) == calls, f"{mode}: {namespace} grants more than the code calls"
+    for permission in own_calls - watched_calls:  # limited to the ledger where a name can limit it
+        if permission[2] != "create":
+            assert rbac.names(permission, NAMESPACE) == {LEDGER_NAME}
+    if not watch_list:  # kopf lists and watches across all namespaces
+        assert all(rbac.allows(p, None) for p in watched_calls if p[2] in {"list", "watch"})
+    else:
+        assert not [b for b in rendered.of_kind("ClusterRoleBinding") if b["roleRef"]["name"] == "camops-operator"]
+    assert rbac.grants(None) == set(), "the operator needs nothing cluster-scoped"
 
 
-def test_operator_only_in_watched_namespaces(required: dict[str, set[Permission]]) -> None:
-    rendered = render(ALL_ON)
-    namespaced, cluster = _split(required["operator"] | set(OPERATOR_EXTRA))
-    for namespace in ALL_ON["watchNamespaces"]:
-        assert grants(rendered, OPERATOR_SA, namespace) == namespaced
-    assert grants(rendered, OPERATOR_SA, "kube-system") == set()
-    assert grants(rendered, OPERATOR_SA, None) == cluster
-    assert not [b for b in rendered.of_kind("ClusterRoleBinding") if b["roleRef"]["name"] == "camops-operator"]
+def test_the_readme_install_lets_the_drift_pass_read_its_ledger(scoped: dict[str, set[ScopedPermission]]) -> None:
+    """The regression itself: watchNamespaces={cameras} plus MediaMTX denied every ledger read (403)."""
+    rbac = Rbac.of(render(INSTALL_MODES["namespaces+mediamtx (README)"]).manifests, OPERATOR_SA)
+    assert ("", "configmaps", "get") in _in(OPERATOR_NAMESPACE, scoped["operator"])
+    assert rbac.allows(("", "configmaps", "get"), NAMESPACE, LEDGER_NAME)
+    assert rbac.allows(("", "configmaps", "patch"), NAMESPACE, LEDGER_NAME)
+    assert not rbac.allows(("", "configmaps", "get"), NAMESPACE, "someone-elses")
 
 
 @pytest.mark.parametrize(
@@ -172,7 +194,10 @@ def test_the_workload_role_is_there_to_bind_by_hand(required: dict[str, set[Perm
     rendered = render()
     assert [sa["metadata"]["name"] for sa in rendered.of_kind("ServiceAccount")] == ["camops"]
     (role,) = [r for r in rendered.of_kind("ClusterRole") if r["metadata"]["name"] == "camops-workload"]
-    assert _triples(role["rules"]) == required["workload"]
+    granted: set[Permission] = set()
+    for rule in role["rules"]:
+        granted |= Rule.parse(rule).permissions
+    assert granted == required["workload"]
 
 
 def test_operator_reads_secrets_only(required: dict[str, set[Permission]]) -> None:
