@@ -36,6 +36,9 @@ DRIFT_FAILED = "DriftFailed"
 #: Whether spec.analysis's endpoint answers. Informational: a failing endpoint never blocks capture,
 #: so it does not make the camera un-Ready.
 ANALYSIS_REACHABLE = "AnalysisReachable"
+#: Whether the newest snapshot's picture is healthy (spec.health); the reason is the picture's state.
+#: Informational like AnalysisReachable: a frozen or covered picture is still captured.
+PICTURE_HEALTHY = "PictureHealthy"
 CONDITION_TYPES = (
     READY,
     WORKER_AVAILABLE,
@@ -43,6 +46,7 @@ CONDITION_TYPES = (
     STORAGE_REACHABLE,
     MEDIA_PATH_CONFIGURED,
     ANALYSIS_REACHABLE,
+    PICTURE_HEALTHY,
 )
 
 Status = Literal["True", "False", "Unknown"]
@@ -147,6 +151,16 @@ def _analysis(obs: Observed) -> _Cond:
     return _Cond("False", "Unreachable", f"the analysis endpoint does not answer; capture goes on{dropped}")
 
 
+def _picture(obs: Observed) -> _Cond:
+    picture = obs.capture.picture if obs.capture is not None else None
+    if obs.paused or picture is None:
+        return _Cond("Unknown", "NoReport", "the worker has not judged a picture (or spec.health.enabled is false)")
+    if not _worker_up(obs):
+        return _Cond("Unknown", "WorkerUnavailable", "no worker runs: its last report is out of date")
+    message = picture.message or picture.state
+    return _Cond("True" if picture.state == "Healthy" else "False", picture.state, message)
+
+
 def _ready(obs: Observed, parts: dict[str, _Cond]) -> _Cond:
     if obs.invalid is not None:
         return _Cond("False", "InvalidSpec", obs.invalid)
@@ -182,6 +196,7 @@ def compute_status(obs: Observed, previous: CameraStatus | None, now: datetime) 
             STORAGE_REACHABLE: _storage(obs),
             MEDIA_PATH_CONFIGURED: _media(obs),
             ANALYSIS_REACHABLE: _analysis(obs),
+            PICTURE_HEALTHY: _picture(obs),
         }
         parts[READY] = _ready(obs, parts)
     old = {c.type: c for c in (previous.conditions if previous else [])}
@@ -223,6 +238,14 @@ def status_changes(previous: CameraStatus | None, new: CameraStatus) -> dict[str
 
 
 def transitions(previous: CameraStatus | None, new: CameraStatus) -> list[tuple[str, str, str, str]]:
-    """(type, status, reason, message) of every condition whose status changed, for Events."""
-    old = {c.type: c.status for c in (previous.conditions if previous else [])}
-    return [(c.type, c.status, c.reason, c.message) for c in new.conditions if old.get(c.type) != c.status]
+    """(type, status, reason, message) of every condition whose status changed, for Events; for
+    PictureHealthy also a change of reason (Black to Uniform is a new state of the picture)."""
+    old = {c.type: c for c in (previous.conditions if previous else [])}
+
+    def changed(c: Any) -> bool:
+        before = old.get(c.type)
+        if before is None or before.status != c.status:
+            return True
+        return bool(c.type == PICTURE_HEALTHY and before.reason != c.reason)
+
+    return [(c.type, c.status, c.reason, c.message) for c in new.conditions if changed(c)]

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from camops_workers.redact import redact
 
 if TYPE_CHECKING:
+    from camops_workers.picture import Verdict
     from camops_workers.runtime import WorkerStatus
 
-__all__ = ["StatusReporter", "capture_status"]
+__all__ = ["StatusReporter", "capture_status", "picture_status"]
 
 log = logging.getLogger("camops.status")
 
@@ -48,9 +49,21 @@ def capture_status(status: WorkerStatus, now: datetime, extra: dict[str, Any] | 
         "lastError": redact(error)[:512] if error else None,
         "updatedAt": _rfc3339(now),
     }
+    if cap.picture is not None:
+        body["picture"] = picture_status(cap.picture)
     if extra:
         body.update(extra)
     return body
+
+
+def picture_status(verdict: Verdict) -> dict[str, Any]:
+    """``status.capture.picture``: the state, since when, a human line and the newest measures."""
+    return {
+        "state": verdict.state.value,
+        "since": _rfc3339(verdict.since),
+        "message": verdict.message,
+        "measures": verdict.measures.as_dict(),
+    }
 
 
 class StatusReporter:

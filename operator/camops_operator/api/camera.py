@@ -38,6 +38,8 @@ __all__ = [
     "MediaMTXSpec",
     "NatsEventsSpec",
     "OfflineQueueSpec",
+    "PictureMeasures",
+    "PictureStatus",
     "RecordingSpec",
     "ResourceRequirements",
     "SecretKeyRef",
@@ -345,20 +347,20 @@ class HealthSpec(SpecModel):
     )
     uniform_min_share: float = Field(
         default=0.95,
-        gt=0,
+        ge=0.01,
         le=1,
         description="Uniform (covered, one colour): this share of the picture within uniformTolerance of one luma.",
     )
     uniform_tolerance: int = Field(default=8, ge=0, le=64, description="Luma levels around the most common one.")
     blur_max_ratio: float = Field(
         default=0.6,
-        gt=0,
+        ge=0.01,
         le=1,
         description="Blurred: edge sharpness below this share of the learned reference's.",
     )
     scene_min_distance: float = Field(
         default=0.5,
-        gt=0,
+        ge=0.01,
         le=2,
         description=(
             "SceneChanged (moved, tampered): distance of the picture's layout from the learned reference "
@@ -532,6 +534,34 @@ class CameraPhase(StrEnum):
     FAILED = "Failed"
 
 
+class PictureMeasures(StatusModel):
+    """The newest snapshot's picture measures (luma levels 0-255)."""
+
+    luma: float | None = Field(default=None, description="Mean luma.")
+    contrast: float | None = Field(default=None, description="Luma standard deviation.")
+    uniform: float | None = Field(default=None, description="Share of the picture within a few levels of one luma.")
+    sharpness: float | None = Field(default=None, description="Edge sharpness: about 1 sharp, lower when soft.")
+    change: float | None = Field(default=None, description="Mean luma change since the previous snapshot.")
+    distance: float | None = Field(
+        default=None, description="Distance from the learned reference view (0 same, 1 unrelated)."
+    )
+
+
+class PictureStatus(StatusModel):
+    """Picture health as the worker judged the newest snapshot (see spec.health)."""
+
+    state: Literal["Healthy", "Frozen", "Black", "Uniform", "Blurred", "SceneChanged"] = Field(
+        description="Healthy, Frozen, Black, Uniform (covered, one colour), Blurred or SceneChanged (moved)."
+    )
+    since: str | None = Field(
+        default=None,
+        description="When the picture started to show this state (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+    message: str | None = Field(default=None, description='A human line, e.g. "picture unchanged for 4m10s".')
+    measures: PictureMeasures | None = Field(default=None, description="The newest snapshot's measures.")
+
+
 class CaptureStatus(StatusModel):
     """What the capture worker last reported."""
 
@@ -560,6 +590,9 @@ class CaptureStatus(StatusModel):
         default=None, ge=0, description="CloudEvents given up (outbox full, rejected) since the worker started."
     )
     last_error: str | None = Field(default=None, description="The latest error, credentials redacted.")
+    picture: PictureStatus | None = Field(
+        default=None, description="Picture health of the newest snapshot (unset with spec.health.enabled false)."
+    )
     updated_at: str | None = Field(
         default=None,
         description="When the worker wrote this summary (RFC 3339).",

@@ -46,6 +46,8 @@ from camops_workers.capture.segments import ClosedSegment, SegmentWriter
 from camops_workers.capture.stream_source import SourceError, StreamSource
 from camops_workers.contract import WorkerConfig
 from camops_workers.items import Capture, CaptureListener, CaptureSink, ItemKind
+from camops_workers.picture import PictureJudge, Thumbnail, Verdict, thumbnail_from_frame, thumbnail_from_jpeg
+from camops_workers.picture.metrics import PictureMetrics
 from camops_workers.redact import redact
 from camops_workers.storage.keys import Layout, latest_key, object_key, thumbnail_key
 
@@ -80,6 +82,8 @@ class WorkerState:
     last_snapshot_at: datetime | None
     last_snapshot_key: str | None
     last_error: str | None
+    #: The picture's health after the newest snapshot (None: not judged, spec.health disabled).
+    picture: Verdict | None = None
 
 
 class _StopRequestedError(Exception):
@@ -126,6 +130,9 @@ class CaptureWorker:
         self._sink = sink
         self._listeners = list(listeners)
         self.metrics = metrics or CaptureMetrics(config.camera)
+        judged = config.health.enabled and config.snapshots.enabled
+        self._judge = PictureJudge(config.health) if judged else None
+        self._picture_metrics = PictureMetrics(config.camera, self.metrics.registry) if judged else None
         self._crossover = session_crossover_s
         self._lock = threading.Lock()
         self._state = WorkerState("connecting", 0, 0, 0, 0, 0, 0, None, None, None)
@@ -672,11 +679,23 @@ class CaptureWorker:
         thumb: bytes | None = None
         with contextlib.suppress(ValueError, RuntimeError):  # no thumbnail is no reason to lose the snapshot
             thumb = encode_frame(frame, THUMBNAIL_QUALITY, THUMBNAIL_WIDTH)
-        self._store_snapshot(data, captured_at, width, height, thumb=thumb)
+        picture = None
+        if self._judge is not None:
+            with contextlib.suppress(ValueError, RuntimeError):
+                picture = thumbnail_from_frame(frame)
+        self._store_snapshot(data, captured_at, width, height, thumb=thumb, picture=picture)
 
     def _store_snapshot(
-        self, data: bytes, captured_at: datetime, width: int, height: int, *, thumb: bytes | None = None
+        self,
+        data: bytes,
+        captured_at: datetime,
+        width: int,
+        height: int,
+        *,
+        thumb: bytes | None = None,
+        picture: Thumbnail | None = None,
     ) -> None:
+        self._judge_picture(data, captured_at, picture)
         storage = self.config.storage
         key = object_key(storage.layout, storage.prefix, self.camera, captured_at, "jpg")
         also = (latest_key(storage.prefix, self.camera),) if storage.layout == Layout.DATED else ()
@@ -704,6 +723,32 @@ class CaptureWorker:
         )
         self._announce(capture)
         self._store_thumbnail(data, captured_at, thumb)
+
+    def _judge_picture(self, data: bytes, captured_at: datetime, picture: Thumbnail | None) -> None:
+        """Judge the snapshot's picture (``camops_workers.picture``): from the decoded picture's luma
+        when there is one, else (HTTP cameras) from the JPEG's luma decoded at a reduced DCT scale."""
+        if self._judge is None:
+            return
+        try:
+            verdict = self._judge.observe(picture or thumbnail_from_jpeg(data), captured_at)
+        except (ValueError, RuntimeError) as exc:
+            log.warning("picture check failed camera=%s error=%s", self.camera, redact(exc, self._secrets))
+            return
+        if self._picture_metrics is not None:
+            self._picture_metrics.observe(verdict)
+        self._update(picture=verdict)
+        change = verdict.transition
+        if change is None:
+            return
+        if verdict.healthy:
+            log.info("picture healthy again camera=%s was=%s", self.camera, change.previous.value)
+        else:
+            log.warning("picture %s camera=%s %s", verdict.state.value, self.camera, verdict.message)
+        for listener in self._listeners:
+            notify = getattr(listener, "picture_changed", None)
+            if notify is not None:
+                with contextlib.suppress(Exception):
+                    notify(self.camera, verdict)
 
     def _store_thumbnail(self, data: bytes, captured_at: datetime, thumb: bytes | None) -> None:
         """``latest.thumb.jpg`` beside the snapshot: from the decoded picture when there is one,
