@@ -1,7 +1,8 @@
 """The operator's Prometheus metrics and its /healthz + /metrics HTTP server.
 
 Labels never carry credentials or camera names (cardinality): only results,
-handler names and phases.
+handler names and phases, and the namespace and name of each RetentionPolicy (a handful
+per namespace) on the retention figures the operator exports from their status.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from camops_operator.retention_metrics import RetentionFigures
 
 __all__ = ["Metrics", "serve_http"]
 
@@ -44,6 +47,70 @@ class Metrics:
             ["action"],
             registry=self.registry,
         )
+
+        policy = ["namespace", "policy"]
+        reg = self.registry
+        # full names spelled out: the chart's tests check every name its alerts and dashboard read
+        self.retention: dict[str, Gauge] = {
+            "last_run_timestamp_seconds": Gauge(
+                "camops_retention_last_run_timestamp_seconds",
+                "When the policy's last run started.",
+                policy,
+                registry=reg,
+            ),
+            "last_success_timestamp_seconds": Gauge(
+                "camops_retention_last_success_timestamp_seconds",
+                "When a run of the policy last finished without errors.",
+                policy,
+                registry=reg,
+            ),
+            "last_run_succeeded": Gauge(
+                "camops_retention_last_run_succeeded",
+                "1 when the policy's last run succeeded, 0 when it failed.",
+                policy,
+                registry=reg,
+            ),
+            "objects_deleted": Gauge(
+                "camops_retention_objects_deleted", "Objects the policy's last run deleted.", policy, registry=reg
+            ),
+            "bytes_freed": Gauge(
+                "camops_retention_bytes_freed", "Bytes the policy's last run freed.", policy, registry=reg
+            ),
+            "objects_archived": Gauge(
+                "camops_retention_objects_archived", "Objects the policy's last run archived.", policy, registry=reg
+            ),
+            "cameras_covered": Gauge(
+                "camops_retention_cameras_covered", "Cameras the policy's last run covered.", policy, registry=reg
+            ),
+            "due_timestamp_seconds": Gauge(
+                "camops_retention_due_timestamp_seconds",
+                "When the run after the last one was due by the schedule (absent while suspended).",
+                policy,
+                registry=reg,
+            ),
+        }
+
+    def set_retention(self, namespace: str, policy: str, figures: RetentionFigures | None) -> None:
+        """Export one policy's figures from its status; None (the policy is gone) removes its series."""
+        values: dict[str, float | None] = dict.fromkeys(self.retention)
+        if figures is not None:
+            values |= {
+                "last_run_timestamp_seconds": figures.last_run,
+                "last_success_timestamp_seconds": figures.last_success,
+                "last_run_succeeded": figures.succeeded,
+                "objects_deleted": float(figures.objects_deleted),
+                "bytes_freed": float(figures.bytes_freed),
+                "objects_archived": float(figures.objects_archived),
+                "cameras_covered": float(figures.cameras_covered),
+                "due_timestamp_seconds": figures.due,
+            }
+        for name, value in values.items():
+            gauge = self.retention[name]
+            if value is None:
+                with contextlib.suppress(KeyError):  # never exported
+                    gauge.remove(namespace, policy)
+            else:
+                gauge.labels(namespace=namespace, policy=policy).set(value)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

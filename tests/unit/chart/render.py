@@ -23,7 +23,11 @@ ALL_ON: dict[str, Any] = {
     "watchNamespaces": ["cameras", "lobby"],
     "storage": {"endpoint": "minio.minio.svc:9000", "secure": False, "region": "eu-west-1"},
     "mediamtx": {"enabled": True, "api": {"password": "not-a-real-password"}, "hls": True},
-    "metrics": {"serviceMonitor": {"enabled": True}, "podMonitor": {"enabled": True}},
+    "metrics": {
+        "serviceMonitor": {"enabled": True},
+        "podMonitor": {"enabled": True},
+        "prometheusRule": {"enabled": True},
+    },
     "grafanaDashboard": {"enabled": True},
     "events": {"webhookUrl": "http://events.ops.svc:8080/in", "webhookMode": "binary", "natsUrl": "nats://nats:4222"},
     "operator": {"priorityClassName": "system-cluster-critical", "extraEnv": [{"name": "TZ", "value": "UTC"}]},

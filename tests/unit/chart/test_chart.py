@@ -379,7 +379,18 @@ def test_dashboard_queries_only_metrics_the_code_exposes() -> None:
     assert len(exposed) > 10, "the metric definitions were not found"
     assert used - exposed == set()
     titles = " ".join(p["title"].lower() for p in dashboard["panels"])
-    for topic in ("phase", "snapshots per second", "queue depth", "upload errors", "reconnects"):
+    for topic in (
+        "phase",
+        "snapshots per second",
+        "queue depth",
+        "upload errors",
+        "reconnects",
+        "analysis requests",
+        "analysis frames dropped",
+        "events published",
+        "events dropped",
+        "retention runs",
+    ):
         assert topic in titles, topic
 
 

@@ -73,9 +73,18 @@ def set_breaker_state(queue: str, state: str) -> None:
         BREAKER_STATE.labels(queue=queue, state=name).set(1.0 if name == state else 0.0)
 
 
+class _Bounds(Protocol):
+    @property
+    def max_bytes(self) -> int: ...
+    @property
+    def max_items(self) -> int: ...
+
+
 class _StatsSource(Protocol):
     @property
     def name(self) -> str: ...
+    @property
+    def limits(self) -> _Bounds: ...
 
     def gauges(self) -> tuple[int, int, float | None, int] | None:
         """(depth, bytes, oldest age in seconds or None, failed), or None when closed."""
@@ -104,6 +113,10 @@ class _QueueCollector(Collector):
             "Items parked as failed (permanent storage error), waiting for a retry by hand",
             labels=["queue"],
         )
+        max_bytes = GaugeMetricFamily(
+            "camops_queue_max_bytes", "The queue's byte bound (spec.offlineQueue.maxBytes)", labels=["queue"]
+        )
+        max_items = GaugeMetricFamily("camops_queue_max_items", "The queue's item bound", labels=["queue"])
         with self._lock:
             queues = list(self._queues)
         for queue in queues:
@@ -115,7 +128,9 @@ class _QueueCollector(Collector):
             size.add_metric([queue.name], b)
             oldest.add_metric([queue.name], age or 0.0)
             failed.add_metric([queue.name], f)
-        yield from (depth, size, oldest, failed)
+            max_bytes.add_metric([queue.name], queue.limits.max_bytes)
+            max_items.add_metric([queue.name], queue.limits.max_items)
+        yield from (depth, size, oldest, failed, max_bytes, max_items)
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         return iter(())
