@@ -70,19 +70,33 @@ def view_from_status(status: WorkerStatus, previous: CameraView, baseline: Queue
     )
 
 
-def write_secret_files(files: dict[str, str] | Sequence[tuple[str, str]]) -> None:
-    """Write secret values to files only this user can read (folders 0700, files 0600)."""
+def write_secret_files(files: dict[str, str] | Sequence[tuple[str, str]], root: Path | None = None) -> None:
+    """Write secret values to files only this user can read: files 0600, their folder 0700.
+
+    With ``root`` (the secrets folder), every folder from ``root`` down to each file is 0700 too,
+    the intermediate ones (``<camera>/``, ``<camera>/<purpose>/``) included.
+    """
     items = files.items() if isinstance(files, dict) else files
     for name, value in items:
         path = Path(name)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(path.parent, 0o700)
+        folders = [path.parent]
+        if root is not None and path.parent.is_relative_to(root):
+            folders = [root, *(root / p for p in _prefixes(path.parent.relative_to(root)))]
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(folder, 0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.fchmod(fd, 0o600)
             os.write(fd, value.encode("utf-8"))
         finally:
             os.close(fd)
+
+
+def _prefixes(relative: Path) -> list[Path]:
+    """``a/b/c`` -> ``a``, ``a/b``, ``a/b/c``."""
+    parts = relative.parts
+    return [Path(*parts[: i + 1]) for i in range(len(parts))]
 
 
 @dataclass(frozen=True)
@@ -208,11 +222,15 @@ class LocalRunner:
             queue.close()
 
     def start(self) -> None:
-        """Write the secret files, then start one worker thread per running camera and the retention thread."""
+        """Write the secret files, then start one worker thread per running camera and the retention thread.
+
+        Secret files a killed run left behind (it never reached ``cleanup``) are removed first.
+        """
+        self.cleanup()
         for planned in self.planned:
             if planned.config is None:
                 continue
-            write_secret_files(dict(planned.secret_files))
+            write_secret_files(dict(planned.secret_files), root=secrets_dir(self.data_dir))
             stop = threading.Event()
             self._stops.append(stop)
             # daemon: a second Ctrl-C must end the process at once; the durable queue keeps what is in flight

@@ -40,10 +40,12 @@ def test_queue_counters_count_this_run_only() -> None:
 
 
 def test_secret_files_are_readable_by_this_user_only(tmp_path: Path) -> None:
-    target = tmp_path / "secrets" / "gate" / "camera" / "password"
-    write_secret_files({str(target): "pa55"})
+    root = tmp_path / "secrets"
+    target = root / "gate" / "camera" / "password"
+    write_secret_files({str(target): "pa55"}, root=root)
     assert target.read_text() == "pa55"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+    for folder in (root, root / "gate", root / "gate" / "camera"):  # every folder, not only the file's own
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     write_secret_files({str(target): "new"})  # rewritten, never appended
     assert target.read_text() == "new"
