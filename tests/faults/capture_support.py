@@ -1,0 +1,89 @@
+"""Shared by the capture fault tests: a worker on a thread, writing into a real durable queue,
+with the moment each snapshot was put there, and the share of up-time that has snapshots."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from camops_workers.capture.worker import CaptureWorker
+from camops_workers.contract import WorkerConfig
+from camops_workers.items import Capture, ItemKind
+from camops_workers.queue.durable import DurableQueue
+
+__all__ = ["Stored", "TimedQueue", "WorkerThread", "coverage", "contract"]
+
+
+@dataclass(frozen=True)
+class Stored:
+    key: str
+    captured_at: datetime
+    #: when the worker handed it to the queue (the put returns once it is on disk)
+    put_at: datetime
+
+
+class TimedQueue:
+    """The real durable queue, noting when each snapshot was offered to it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.queue = DurableQueue(directory)
+        self.snapshots: list[Stored] = []
+        self._lock = threading.Lock()
+
+    def put(self, capture: Capture) -> str:
+        put_at = datetime.now(UTC)
+        item = self.queue.put(capture)
+        if capture.kind == ItemKind.SNAPSHOT and "/latest" not in capture.key:
+            with self._lock:
+                self.snapshots.append(Stored(capture.key, capture.captured_at, put_at))
+        return item
+
+    def taken(self) -> list[datetime]:
+        with self._lock:
+            return sorted(s.captured_at for s in self.snapshots)
+
+    def close(self) -> None:
+        self.queue.close()
+
+
+def contract(tmp_path: Path, url: str, interval_s: float = 1.0) -> WorkerConfig:
+    return WorkerConfig.model_validate(
+        {
+            "camera": "flappy",
+            "source": {"url": url, "connect_timeout_s": 3.0, "stall_timeout_s": 3.0, "session": "persistent"},
+            "snapshots": {"interval_s": interval_s, "quality": 70},
+            "storage": {"kind": "local", "directory": str(tmp_path / "store")},
+            "queue": {"directory": str(tmp_path / "queue")},
+        }
+    )
+
+
+class WorkerThread:
+    """``CaptureWorker.run`` on a thread, into a ``TimedQueue``."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.sink = TimedQueue(Path(config.queue.directory))
+        self.worker = CaptureWorker(config, self.sink)
+        self.stop_event = threading.Event()
+        self._thread = threading.Thread(target=self.worker.run, args=(self.stop_event,), daemon=True)
+
+    def __enter__(self) -> WorkerThread:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_event.set()
+        self._thread.join(20)
+        self.sink.close()
+        assert not self._thread.is_alive(), "the capture thread did not stop"
+
+
+def coverage(taken: Sequence[datetime], start: datetime, end: datetime, interval_s: float) -> tuple[int, int]:
+    """(slots with a snapshot, slots) over the whole ``interval_s`` slots of ``[start, end)``."""
+    slots = math.floor((end - start).total_seconds() / interval_s)
+    covered = {int((t - start).total_seconds() // interval_s) for t in taken if start <= t < end}
+    return len({k for k in covered if k < slots}), slots
