@@ -15,7 +15,7 @@ from camops_workers.contract import WorkerConfig
 from camops_workers.items import Capture, ItemKind
 from camops_workers.queue.durable import DurableQueue
 
-__all__ = ["Stored", "TimedQueue", "WorkerThread", "coverage", "contract"]
+__all__ = ["Stored", "TimedQueue", "WorkerThread", "contract", "coverage"]
 
 
 @dataclass(frozen=True)
