@@ -6,7 +6,7 @@ MOTO_VENV := .moto-venv
 DEMO_SECONDS ?= 20
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps test-deps lint format typecheck imports crds crds-check docs docs-check test test-fast check bench demo clean
+.PHONY: help install system-deps test-deps lint format typecheck imports crds crds-check docs docs-check test test-fast test-dates check bench demo clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
@@ -64,7 +64,10 @@ test: test-deps ## run every test (installs what they need first)
 test-fast: install ## unit tests only
 	$(BIN)/python -m pytest tests/unit -q
 
-check: lint typecheck imports crds-check docs-check test ## everything CI and reviewers expect
+test-dates: test-deps ## only the date-sensitive tests, each at every fixed date of tests/support/clock.py (part of test)
+	$(BIN)/python -m pytest tests -m dated -q
+
+check: test-deps lint typecheck imports crds-check docs-check test ## everything CI runs (installs what it needs first)
 
 bench: install system-deps $(MOTO_VENV)/.installed ## run every benchmark (prints tables; last line JSON)
 	@for b in bench/*.py; do case $$b in bench/_*) continue;; esac; echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -9,4 +9,5 @@ pytest_plugins: list[str] = [
     "tests.servers.http_camera",
     "tests.servers.kube",
     "tests.servers.mediamtx",
+    "tests.support.clock",
 ]

@@ -1,10 +1,10 @@
 """A moto bucket seeded once per module with 20,000 dated objects over 10 cameras and 40 days.
 
-moto stamps ``LastModified`` with the upload time and it cannot be set, so the key
-dates are laid out relative to a virtual ``now`` 41 days after the upload: every
-object is old by ``LastModified`` and the key dates decide, exactly as in a bucket
-whose objects were uploaded as they were captured. Tests pass ``--now`` to plan
-as of that virtual time.
+Nothing depends on today's date: the key dates are laid out back from a fixed ``now``
+(tests.support.clock) and the seeded objects' ``LastModified`` is stamped 41 days
+before it (moto would stamp the wall clock), so every object is old by
+``LastModified`` and the key dates decide, exactly as in a bucket whose objects were
+uploaded as they were captured. Tests pass ``--now`` to plan as of that time.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import pytest
 
 from camops_workers.storage.keys import latest_key, object_key
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, free_port, moto_server_path
+from tests.support.clock import NOW
 
 CAMERAS = [f"cam{i}" for i in range(1, 11)]  # cam1 is a string prefix of cam10
 DAYS = 40
@@ -30,6 +31,8 @@ PER_DAY = 50
 PREFIX = "site"
 SPACING_S = 1700  # 50 captures a day, all inside their day folder
 ARCHIVE = "cameras-archive"
+#: How long before ``now`` the seeded objects were uploaded (older than every key date).
+UPLOADED_BEFORE = timedelta(days=41)
 
 
 @dataclass
@@ -57,9 +60,12 @@ class Seeded:
 
 
 @contextlib.contextmanager
-def seeded_moto(buckets: dict[str, dict[str, int]], *, enforce_auth: bool = False) -> Iterator[str]:
+def seeded_moto(
+    buckets: dict[str, dict[str, int]], *, modified: datetime | None = None, enforce_auth: bool = False
+) -> Iterator[str]:
     """A moto S3 server of its own whose buckets hold ``buckets`` ({bucket: {key: size}}); yields host:port.
 
+    ``modified``: the ``LastModified`` of every seeded object (default: moto's clock, the wall clock).
     ``enforce_auth``: moto checks credentials against its (empty) IAM, so every request is refused with 403.
     """
     python = Path(moto_server_path()).parent / "python"
@@ -78,7 +84,8 @@ def seeded_moto(buckets: dict[str, dict[str, int]], *, enforce_auth: bool = Fals
     try:
         assert proc.stdin is not None
         assert proc.stdout is not None
-        proc.stdin.write(json.dumps(buckets) + "\n")
+        seed = {"buckets": buckets, "modified": modified.isoformat() if modified else None}
+        proc.stdin.write(json.dumps(seed) + "\n")
         proc.stdin.flush()
         line = proc.stdout.readline()  # bounded: the process exits (EOF) if seeding fails
         assert line.strip() == "ready", f"seeded moto did not start (exit {proc.poll()})"
@@ -101,7 +108,7 @@ def camera_objects(now: datetime, camera: str, prefix: str = PREFIX) -> dict[str
 def seeded() -> Iterator[Seeded]:
     """20,000 objects over 10 cameras and 40 days (+ latest.jpg each, + a neighbour prefix), module-wide."""
     bucket = "cameras"
-    now = (datetime.now(UTC) + timedelta(days=41)).replace(hour=12, minute=0, second=0, microsecond=0)
+    now = NOW
     data = Seeded(endpoint="", bucket=bucket, now=now)
     for camera in CAMERAS:
         data.objects.update(camera_objects(now, camera))
@@ -109,6 +116,6 @@ def seeded() -> Iterator[Seeded]:
     # A neighbouring prefix with a camera of the same name: never selected.
     neighbour = camera_objects(now, "cam1", prefix="site-b")
     data.objects.update(dict(list(neighbour.items())[-200:]))  # its oldest days
-    with seeded_moto({bucket: data.objects, ARCHIVE: {}}) as endpoint:
+    with seeded_moto({bucket: data.objects, ARCHIVE: {}}, modified=now - UPLOADED_BEFORE) as endpoint:
         data.endpoint = endpoint
         yield data

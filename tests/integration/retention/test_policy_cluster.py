@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -16,9 +16,10 @@ import pytest
 from camops_operator.settings import OperatorSettings
 from camops_workers.storage.keys import key_time, latest_key
 from tests.integration.operator.harness import eventually, running_operator
-from tests.integration.retention.conftest import Seeded, camera_objects, seeded_moto
+from tests.integration.retention.conftest import UPLOADED_BEFORE, Seeded, camera_objects, seeded_moto
 from tests.servers.kube import KubeServer
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
+from tests.support.clock import NOW
 
 pytestmark = pytest.mark.slow
 
@@ -136,12 +137,12 @@ async def run_job(kube: KubeServer, endpoint: str, *args: str) -> tuple[int, str
 
 
 async def test_policy_job_deletes_for_selected_cameras_and_reports(kube_server: KubeServer) -> None:
-    now = (datetime.now(UTC) + timedelta(days=41)).replace(hour=12, minute=0, second=0, microsecond=0)
+    now = NOW
     objects: dict[str, int] = {}
     for camera, prefix in (("door", ""), ("gate", "north"), ("yard", "")):
         objects.update(dict(list(camera_objects(now, camera, prefix=prefix).items())[::20]))  # 100 each
         objects[latest_key(prefix, camera)] = 10
-    with seeded_moto({"camops": objects}) as endpoint:
+    with seeded_moto({"camops": objects}, modified=now - UPLOADED_BEFORE) as endpoint:
         data = Seeded(endpoint=endpoint, bucket="camops", now=now, objects=objects)
         async with aiohttp.ClientSession(kube_server.url) as session:
             await post(session, "cameras", camera_body("door", {"retention": "week"}))

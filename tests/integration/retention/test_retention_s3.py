@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,17 @@ import pytest
 
 from camops_operator.cli import main as camops
 from camops_workers.storage.keys import key_time
-from tests.integration.retention.conftest import ARCHIVE, CAMERAS, PREFIX, Seeded, camera_objects, seeded_moto
-from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server
+from tests.integration.retention.conftest import (
+    ARCHIVE,
+    CAMERAS,
+    PREFIX,
+    UPLOADED_BEFORE,
+    Seeded,
+    camera_objects,
+    seeded_moto,
+)
+from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, MotoProcess, S3Server
+from tests.support.clock import NOW
 
 pytestmark = pytest.mark.slow
 
@@ -115,37 +124,36 @@ def test_archive_copies_then_deletes(seeded: Seeded) -> None:
 def test_archive_failures_keep_the_originals(
     seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Archive into a folder where one day's folder cannot be created: its objects must stay.
+    # Archive into a folder where the oldest day's folder cannot be created: its objects must stay.
     archive = tmp_path / "archive"
     oldest_day = seeded.now - timedelta(days=39)
-    blocked = archive / PREFIX / "cam5" / f"{oldest_day:%Y-%m}"
+    blocked = archive / PREFIX / "cam5" / f"{oldest_day:%Y-%m}" / f"{oldest_day:%d}"
     blocked.parent.mkdir(parents=True)
     blocked.write_text("not a folder")
     code = camops(base_args(seeded, "--max-age", "30d", "--archive-dir", str(archive), "--camera", "cam5"))
     assert code == 1
     assert "archive" in capsys.readouterr().err
     main = seeded.listing(f"{PREFIX}/cam5/")
-    month = f"{PREFIX}/cam5/{oldest_day:%Y-%m}/"
-    kept_old = {k for k in main if k.startswith(month)}
-    assert kept_old == set(seeded.under(month))  # nothing of the unarchivable month went
+    day = f"{PREFIX}/cam5/{oldest_day:%Y-%m/%d}/"
+    assert {k for k in main if k.startswith(day)} == set(seeded.under(day))  # nothing of the unarchivable day went
     copied = {str(p.relative_to(archive)) for p in archive.rglob("*.jpg")}
     gone = set(seeded.under(f"{PREFIX}/cam5/")) - set(main)
-    assert gone
+    assert len(gone) == 9 * 50  # days 30..38 went, each archived first
     assert gone <= copied
 
 
 def test_clock_wrong_objects_young_by_last_modified_are_kept(capsys: pytest.CaptureFixture[str]) -> None:
-    real_now = datetime.now(UTC)
+    uploaded = NOW
     # Key dates say 10 to 30 days old; the objects were uploaded just now.
-    objects = dict(list(camera_objects(real_now - timedelta(days=10), "door", prefix="").items())[:300])
-    with seeded_moto({"clock": objects}) as endpoint:
+    objects = dict(list(camera_objects(uploaded - timedelta(days=10), "door", prefix="").items())[:300])
+    with seeded_moto({"clock": objects}, modified=uploaded) as endpoint:
         common = ["retention", "--bucket", "clock", "--endpoint", endpoint, "--insecure", "--max-age", "7d", "--json"]
-        assert camops([*common, "--now", (real_now + timedelta(hours=1)).isoformat()]) == 0
+        assert camops([*common, "--now", (uploaded + timedelta(hours=1)).isoformat()]) == 0
         report = json.loads(capsys.readouterr().out)
         assert report["objectsDeleted"] == 0
         assert report["cameras"][0]["protected_young"] == 300
         # A week later the store agrees they are old: now they go.
-        assert camops([*common, "--now", (real_now + timedelta(days=8)).isoformat()]) == 0
+        assert camops([*common, "--now", (uploaded + timedelta(days=8)).isoformat()]) == 0
         assert json.loads(capsys.readouterr().out)["objectsDeleted"] == 300
 
 
@@ -239,24 +247,27 @@ def test_no_permission_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> N
         assert "InvalidAccessKeyId" in capsys.readouterr().err
 
 
-def test_storage_down_exits_1_and_the_next_run_deletes(s3_server: S3Server, capsys: pytest.CaptureFixture[str]) -> None:
-    import io
-
-    client: Any = s3_server.client()
-    client.make_bucket("flaky")
-    now = datetime.now(UTC) + timedelta(days=41)
+def test_storage_down_exits_1_and_the_next_run_deletes(capsys: pytest.CaptureFixture[str]) -> None:
+    now = NOW
     objects = dict(list(camera_objects(now, "door", prefix="").items())[::40])  # 50 over 40 days
-    for key, size in objects.items():
-        client.put_object("flaky", key, io.BytesIO(b"x" * size), size)
-    args = ["retention", "--bucket", "flaky", "--endpoint", s3_server.endpoint, "--insecure", "--max-age", "7d"]
-    args += ["--now", now.isoformat()]
-    s3_server.stop()
-    assert camops(args) == 1
-    assert "flaky" in capsys.readouterr().err
-    s3_server.start()
-    assert camops([*args, "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    old = {k for k in objects if (t := key_time(k)) is not None and t < now - timedelta(days=7)}
-    assert report["objectsDeleted"] == len(old) > 0
-    left = {o.object_name for o in client.list_objects("flaky", recursive=True)}
-    assert left == set(objects) - old
+    with seeded_moto({"flaky": objects}, modified=now - UPLOADED_BEFORE) as endpoint:
+        backend = MotoProcess()
+        backend.port = int(endpoint.rpartition(":")[2])
+        relay = S3Server(backend)  # storage that can go away and come back, objects kept
+        relay.start()
+        try:
+            args = ["retention", "--bucket", "flaky", "--endpoint", relay.endpoint, "--insecure", "--max-age", "7d"]
+            args += ["--now", now.isoformat()]
+            relay.stop()
+            assert camops(args) == 1
+            assert "flaky" in capsys.readouterr().err
+            relay.start()
+            assert camops([*args, "--json"]) == 0
+            report = json.loads(capsys.readouterr().out)
+            old = {k for k in objects if (t := key_time(k)) is not None and t < now - timedelta(days=7)}
+            assert report["objectsDeleted"] == len(old) > 0
+            client: Any = relay.client()
+            left = {o.object_name for o in client.list_objects("flaky", recursive=True)}
+            assert left == set(objects) - old
+        finally:
+            relay.stop()
