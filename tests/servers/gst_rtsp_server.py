@@ -3,6 +3,10 @@
 Mounts:
   /live    live test pattern, H.264 (x264enc key-int-max=GOP tune=zerolatency), never ends
   /change  the same, but the picture size switches to --change-size after --change-after seconds
+  /picture/<fault>  a synthetic street scene (tests/servers/pictures.py: noise, --picture-light swing)
+           that shows <fault> (freeze, black, uniform, blur, scene; normal: never) from
+           --picture-before to --picture-before + --picture-during seconds of stream time, then is
+           healthy again; --picture-fps frames a second, a keyframe a second; one timeline per client
 
 Prints ``READY <port>`` on stdout once listening; runs until killed.
 Not imported by the test suite (it is started as a subprocess by tests/servers/rtsp.py).
@@ -12,12 +16,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.servers.pictures import FAULTS, Scene, Timeline
+else:  # run as a script by Debian's python3, beside pictures.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from pictures import FAULTS, Scene, Timeline
 
 
 def _launch(width: int, height: int, fps: int, gop: int, bitrate: int, pattern: str) -> str:  # noqa: PLR0917
@@ -27,6 +39,39 @@ def _launch(width: int, height: int, fps: int, gop: int, bitrate: int, pattern: 
         f" ! x264enc key-int-max={gop} tune=zerolatency speed-preset=ultrafast bitrate={bitrate} threads=1"
         " ! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
     )
+
+
+def _picture_factory(fault: str, args: argparse.Namespace) -> GstRtspServer.RTSPMediaFactory:
+    """A mount whose frames come from ``pictures.Scene`` following a ``Timeline`` in stream time."""
+    width, height, fps = args.picture_size[0], args.picture_size[1], args.picture_fps
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(
+        f"( appsrc name=src format=time caps=video/x-raw,format=I420,width={width},height={height},framerate={fps}/1"
+        f" ! x264enc key-int-max={fps} tune=zerolatency speed-preset=ultrafast bitrate={args.picture_bitrate}"
+        " threads=1 ! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+    )
+    factory.set_shared(False)
+    timeline = Timeline(fault, args.picture_before, args.picture_during)
+    duration = Gst.SECOND // fps
+
+    def on_configure(_factory: object, media: GstRtspServer.RTSPMedia) -> None:
+        src = media.get_element().get_by_name("src")
+        scene = Scene(width, height, day=1.0, night=args.picture_light, period_s=60.0)
+        frames = [0]
+
+        def need_data(appsrc: Gst.Element, _length: int) -> None:
+            n = frames[0]
+            t = n / fps
+            buffer = Gst.Buffer.new_wrapped(scene.i420(t, timeline.at(t)))
+            buffer.pts = n * duration
+            buffer.duration = duration
+            frames[0] = n + 1
+            appsrc.emit("push-buffer", buffer)
+
+        src.connect("need-data", need_data)
+
+    factory.connect("media-configure", on_configure)
+    return factory
 
 
 def main() -> int:
@@ -41,6 +86,14 @@ def main() -> int:
     parser.add_argument("--shared", action="store_true", help="one encoder for every client of a mount")
     parser.add_argument("--change-after", type=float, default=2.0)
     parser.add_argument("--change-size", default="480x360")
+    parser.add_argument("--picture-before", type=float, default=8.0, help="healthy seconds before the fault")
+    parser.add_argument("--picture-during", type=float, default=8.0, help="seconds the fault lasts")
+    parser.add_argument("--picture-fps", type=int, default=10)
+    parser.add_argument("--picture-bitrate", type=int, default=2000, help="kbit/s")
+    parser.add_argument("--picture-light", type=float, default=0.6, help="light at the dim end of a 60 s swing")
+    parser.add_argument(
+        "--picture-size", type=lambda v: tuple(int(n) for n in v.split("x")), default=(320, 240), help="WxH"
+    )
     args = parser.parse_args()
 
     Gst.init(None)
@@ -72,6 +125,9 @@ def main() -> int:
 
     change.connect("media-configure", on_configure)
     mounts.add_factory("/change", change)
+
+    for fault in FAULTS:
+        mounts.add_factory(f"/picture/{fault}", _picture_factory(fault, args))
 
     if server.attach(None) == 0:
         print("ERROR cannot listen", flush=True)

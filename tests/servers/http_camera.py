@@ -9,7 +9,9 @@ server on 127.0.0.1 answering ``GET /snapshot.jpg`` with the next answer of ``sc
 - ``short``: Content-Length announces the whole JPEG, the connection closes after half;
 - ``empty``: a 200 with no body;
 - ``401``: an authentication challenge even for right credentials;
-- ``500``: a server error.
+- ``500``: a server error;
+- ``picture``: the n-th ``picture`` answer is the synthetic scene of tests/servers/pictures.py at
+  ``t = n`` showing ``picture=Timeline(fault, before, during)``'s fault for ``t`` in [before, before + during).
 
 With ``auth``, requests without valid credentials get a real Basic or Digest (MD5, qop=auth)
 challenge, answered independently of the script.
@@ -27,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 import simplejpeg
+
+from tests.servers.pictures import Scene, Timeline
 
 __all__ = ["HttpCamera", "http_camera", "make_jpeg"]
 
@@ -50,8 +54,12 @@ class HttpCamera:
         password: str = "s3cret-pass",  # noqa: S107 - a test camera's password
         width: int = 320,
         height: int = 240,
+        picture: Timeline | None = None,
     ) -> None:
         self.script = list(script)
+        self.picture = picture or Timeline()
+        self._scene = Scene(width, height)
+        self.pictures = 0
         self.auth = auth
         self.username = username
         self.password = password
@@ -111,6 +119,8 @@ class HttpCamera:
                     self._send(401, b"unauthorized", "text/plain", extra={"WWW-Authenticate": 'Basic realm="x"'})
                 elif answer == "500":
                     self._send(500, b"internal error", "text/plain")
+                elif answer == "picture":
+                    self._send(200, camera._next_picture(), "image/jpeg")
                 else:
                     raise ValueError(answer)
 
@@ -148,6 +158,17 @@ class HttpCamera:
                 fields.get("response", ""), expected
             )
         return False
+
+    def _next_picture(self) -> bytes:
+        with self._lock:
+            t = float(self.pictures)
+            self.pictures += 1
+            fault = self.picture.at(t)
+            y = self._scene.luma(t, fault)
+            u, v = self._scene.chroma(fault)
+        half = (y.shape[0] // 2, y.shape[1] // 2)
+        planes = np.full(half, u, np.uint8), np.full(half, v, np.uint8)
+        return bytes(simplejpeg.encode_jpeg_yuv_planes(y, *planes, quality=85))
 
     def start(self) -> HttpCamera:
         self._thread.start()
