@@ -14,7 +14,8 @@ server on 127.0.0.1 answering ``GET /snapshot.jpg`` with the next answer of ``sc
   ``t = n`` showing ``picture=Timeline(fault, before, during)``'s fault for ``t`` in [before, before + during).
 
 With ``auth``, requests without valid credentials get a real Basic or Digest (MD5, qop=auth)
-challenge, answered independently of the script.
+challenge, answered independently of the script. ``challenge=False`` (with ``auth="basic"``)
+answers them with a bare 401 and no ``WWW-Authenticate`` header, as many cameras do.
 """
 
 from __future__ import annotations
@@ -55,12 +56,14 @@ class HttpCamera:
         width: int = 320,
         height: int = 240,
         picture: Timeline | None = None,
+        challenge: bool = True,
     ) -> None:
         self.script = list(script)
         self.picture = picture or Timeline()
         self._scene = Scene(width, height)
         self.pictures = 0
         self.auth = auth
+        self.challenge = challenge
         self.username = username
         self.password = password
         self.jpeg = make_jpeg(width, height)
@@ -91,6 +94,9 @@ class HttpCamera:
                 self._answer(answer)
 
             def _challenge(self) -> None:
+                if not camera.challenge:
+                    self._send(401, b"unauthorized", "text/plain")
+                    return
                 if camera.auth == "digest":
                     value = f'Digest realm="{camera._realm}", nonce="{camera._nonce}", qop="auth", algorithm=MD5'
                 else:

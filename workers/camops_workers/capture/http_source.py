@@ -7,7 +7,9 @@ is a ``SnapshotError`` with a short ``reason`` the worker counts — never an ob
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import re
 from collections.abc import Generator
 from dataclasses import dataclass
 
@@ -16,7 +18,7 @@ import httpx
 from camops_workers.capture.jpeg import JpegError, JpegInfo, inspect_jpeg
 from camops_workers.redact import redact
 
-__all__ = ["ChallengeAuth", "HttpSnapshotSource", "Snapshot", "SnapshotError"]
+__all__ = ["ChallengeAuth", "HttpSnapshotSource", "Snapshot", "SnapshotError", "describe_refusal"]
 
 
 class SnapshotError(Exception):
@@ -33,36 +35,60 @@ class Snapshot:
     info: JpegInfo
 
 
-class ChallengeAuth(httpx.Auth):
-    """Answers whichever challenge the camera sends (Basic or Digest), then keeps to it.
+def _basic_value(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
 
-    Nothing is sent before the first challenge, so a Digest camera never sees the password
-    in Basic form.
+
+def describe_refusal(status: int, challenge: str | None, sent: str | None) -> str:
+    """What a camera that refused us answered, in words a person can act on; never a credential.
+
+    ``challenge`` is its ``WWW-Authenticate`` header (None when absent), ``sent`` the scheme of the
+    credentials that went with the request ("Basic", "Digest" or None).
+    """
+    if challenge:
+        scheme = challenge.split(" ", 1)[0]
+        realm = re.search(r'realm="([^"]{0,64})"', challenge)
+        said = f"a {scheme} challenge" + (f" (realm {realm.group(1)!r})" if realm else "")
+    else:
+        said = "no WWW-Authenticate challenge"
+    what = f"camera answered {status} with {said}"
+    if status == 403:
+        return f"{what}: access denied to these credentials" if sent else f"{what}: access denied"
+    if sent:
+        return f"{what} to {sent} credentials: check the credentials"
+    return f"{what}; no credentials are configured"
+
+
+class ChallengeAuth(httpx.Auth):
+    """Answers the camera's challenge (Basic or Digest), then keeps to the scheme that worked.
+
+    Many cameras answer 401 without any ``WWW-Authenticate`` challenge: to those Basic is sent
+    (the only scheme that needs no challenge) and kept, so every later request carries it up
+    front. Over HTTPS Basic goes with the very first request; over plain HTTP the first request
+    goes without, so a Digest camera never sees the password in Basic form on the wire.
     """
 
-    def __init__(self, username: str, password: str) -> None:
-        self._basic = httpx.BasicAuth(username, password)
+    def __init__(self, username: str, password: str, *, preemptive: bool = False) -> None:
+        self._basic = _basic_value(username, password)
         self._digest = httpx.DigestAuth(username, password)
-        self._scheme: str | None = None
+        self._scheme: str | None = "basic" if preemptive else None
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self._scheme == "basic":
-            yield from self._basic.auth_flow(request)
-            return
         if self._scheme == "digest":
             yield from self._digest.auth_flow(request)
             return
+        if self._scheme == "basic":
+            request.headers["Authorization"] = self._basic
         response = yield request
         if response.status_code != 401:
             return
-        scheme = response.headers.get("www-authenticate", "").split(" ", 1)[0].lower()
-        if scheme == "basic":
-            self._scheme = "basic"
-            yield from self._basic.auth_flow(request)
-        elif scheme == "digest":
+        challenge = response.headers.get("www-authenticate", "")
+        scheme = challenge.split(" ", 1)[0].lower()
+        if scheme == "digest":
             self._scheme = "digest"
+            request.headers.pop("Authorization", None)
             flow = self._digest.auth_flow(request)
-            next(flow)  # the unauthenticated request we already sent
+            next(flow)  # the request we already sent
             try:
                 retry = flow.send(response)
             except StopIteration:
@@ -70,6 +96,10 @@ class ChallengeAuth(httpx.Auth):
             answer = yield retry
             with contextlib.suppress(StopIteration):
                 flow.send(answer)
+        elif scheme in {"basic", ""} and "Authorization" not in request.headers:
+            self._scheme = "basic"
+            request.headers["Authorization"] = self._basic
+            yield request
 
 
 class HttpSnapshotSource:
@@ -87,7 +117,7 @@ class HttpSnapshotSource:
     ) -> None:
         self.url = url
         self._secrets = [s for s in (username, password) if s]
-        auth = ChallengeAuth(username, password or "") if username else None
+        auth = ChallengeAuth(username, password or "", preemptive=url.startswith("https://")) if username else None
         self._max_bytes = max_bytes
         self._client = httpx.Client(
             auth=auth,
@@ -103,7 +133,9 @@ class HttpSnapshotSource:
             with self._client.stream("GET", self.url) as response:
                 status = response.status_code
                 if status in {401, 403}:
-                    raise SnapshotError("unauthorized", f"camera answered {status}: check the credentials")
+                    sent = response.request.headers.get("Authorization", "").split(" ", 1)[0] or None
+                    message = describe_refusal(status, response.headers.get("www-authenticate"), sent)
+                    raise SnapshotError("unauthorized", redact(message, self._secrets))
                 if status >= 500:
                     raise SnapshotError("server_error", f"camera answered {status}")
                 if status != 200:
