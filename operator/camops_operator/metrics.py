@@ -47,6 +47,12 @@ class Metrics:
             ["action"],
             registry=self.registry,
         )
+        self.child_repairs = Counter(
+            "camops_operator_child_repairs_total",
+            "Children (Deployment, ConfigMap, claim, CronJob) put back as declared after a change or deletion.",
+            ["kind"],
+            registry=self.registry,
+        )
 
         policy = ["namespace", "policy"]
         reg = self.registry

@@ -50,6 +50,8 @@ from kmock._internal import dicts, enums, rendering
 
 __all__ = ["CamopsKubeEmulator", "KubeServer", "kube_server", "running_kube", "write_kubeconfig"]
 
+#: Children the operator watches need "watch" (and "list") in discovery, or kopf will not serve them.
+_ALL_VERBS = {"get", "list", "watch", "create", "patch", "delete"}
 #: Resources camops reads or writes, declared so discovery and listing work.
 RESOURCES: dict[str, dict[str, Any]] = {
     "camops.io/v1alpha1/cameras": {
@@ -75,12 +77,17 @@ RESOURCES: dict[str, dict[str, Any]] = {
         "verbs": {"get", "list", "watch", "create", "patch", "delete"},
     },
     "apiextensions.k8s.io/v1/customresourcedefinitions": {"kind": "CustomResourceDefinition", "namespaced": False},
-    "v1/configmaps": {"kind": "ConfigMap", "namespaced": True},
-    "v1/persistentvolumeclaims": {"kind": "PersistentVolumeClaim", "namespaced": True},
+    "v1/configmaps": {"kind": "ConfigMap", "namespaced": True, "verbs": _ALL_VERBS},
+    "v1/persistentvolumeclaims": {"kind": "PersistentVolumeClaim", "namespaced": True, "verbs": _ALL_VERBS},
     "v1/events": {"kind": "Event", "namespaced": True},
     "v1/namespaces": {"kind": "Namespace", "namespaced": False},
-    "apps/v1/deployments": {"kind": "Deployment", "namespaced": True, "subresources": {"status"}},
-    "batch/v1/cronjobs": {"kind": "CronJob", "namespaced": True},
+    "apps/v1/deployments": {
+        "kind": "Deployment",
+        "namespaced": True,
+        "subresources": {"status"},
+        "verbs": _ALL_VERBS,
+    },
+    "batch/v1/cronjobs": {"kind": "CronJob", "namespaced": True, "verbs": _ALL_VERBS},
     "apps/v1/statefulsets": {"kind": "StatefulSet", "namespaced": True, "subresources": {"status"}},
     "v1/pods": {
         "kind": "Pod",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import kopf
 
-from camops_operator.handlers import camera, indexes, pool, retention, retention_metrics
+from camops_operator.handlers import camera, children, indexes, pool, retention, retention_metrics
 from camops_operator.settings import OperatorSettings
 
 __all__ = ["register_all"]
@@ -18,7 +18,7 @@ __all__ = ["register_all"]
 def register_all(settings: OperatorSettings) -> kopf.OperatorRegistry:
     """A fresh registry with every camops handler in it."""
     registry = kopf.OperatorRegistry()
-    for module in (indexes, camera, pool, retention, retention_metrics):
+    for module in (indexes, camera, children, pool, retention, retention_metrics):
         register = getattr(module, "register", None)
         if register is not None:
             register(registry, settings)

@@ -19,10 +19,9 @@ from camops_operator import k8s
 from camops_operator.api.camera import Camera, CameraStatus
 from camops_operator.api.common import describe_error
 from camops_operator.builders.contract import ContractError, mediamtx_path_name
-from camops_operator.builders.drain import build_drain_cron_job
 from camops_operator.builders.mediamtx import build_mediamtx_path, retention_record_delete_after
-from camops_operator.builders.queue import build_queue_pvc
-from camops_operator.builders.worker import build_worker_config_map, build_worker_deployment, worker_name
+from camops_operator.builders.worker import worker_name
+from camops_operator.handlers.children import desired_children
 from camops_operator.handlers.context import Runtime, retry_delay
 from camops_operator.handlers.context import runtime as current_runtime
 from camops_operator.handlers.indexes import MEDIA_CAMERAS, RETENTION_POLICIES, policies_in
@@ -151,24 +150,26 @@ async def sync_media(rt: Runtime, camera: Camera, policies_index: Any, old: Came
 
 
 async def _apply_children(rt: Runtime, camera: Camera, *, new: bool) -> dict[str, Any]:
-    """Apply PVC, ConfigMap, Deployment and CronJob; return the live Deployment.
+    """Apply PVC, ConfigMap, Deployment and CronJob (the same children the watch repairs); return the live Deployment.
 
     The builders run first, so a spec the contract cannot express changes nothing.
     """
     api = rt.require_kube()
-    settings = rt.settings
-    uid = camera.metadata.uid
-    pvc = build_queue_pvc(camera)
-    config_map = build_worker_config_map(camera, settings)
-    deployment = build_worker_deployment(camera, settings, config_map)
-    cron = build_drain_cron_job(camera, settings)
-    if pvc is not None:
-        await k8s.ensure_pvc(api, pvc, owner_uid=uid, assume_absent=new)
-    await k8s.ensure_config_map(api, config_map, owner_uid=uid, assume_absent=new)
-    live = await k8s.ensure_deployment(api, deployment, owner_uid=uid, assume_absent=new)
-    if cron is not None:
-        await k8s.ensure_cron_job(api, cron, owner_uid=uid, assume_absent=new)
-    return live.live
+    deployment: dict[str, Any] = {}
+    for child in desired_children(camera, rt.settings):
+        applied = await child.ensure(api, child.manifest, owner_uid=camera.metadata.uid, assume_absent=new)
+        if applied.drift:
+            log.info(
+                "camera %s/%s: %s %s updated (%s)",
+                camera.namespace,
+                camera.name,
+                child.kind.kind,
+                child.manifest["metadata"]["name"],
+                ", ".join(applied.drift),
+            )
+        if child.kind is k8s.DEPLOYMENT:
+            deployment = applied.live
+    return deployment
 
 
 async def reconcile(body: kopf.Body, old: Any, patch: kopf.Patch, retry: int, reason: str, **kwargs: Any) -> None:

@@ -47,6 +47,8 @@ class Runtime:
     indices_ready: asyncio.Event = field(default_factory=asyncio.Event)
     #: What the pool handlers remember: assignments, applied hashes, wake-ups, camera membership.
     pools: PoolBook = field(default_factory=PoolBook)
+    #: Recent repair times per child (namespace, kind, name), to bound a fight with another controller.
+    repairs: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
     #: Why the last MediaMTX drift pass failed as a whole (None: it succeeded, or none ran yet).
     drift_failure: str | None = None
 
