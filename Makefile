@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 MOTO_VENV := .moto-venv
-DEMO_SECONDS ?= 20
+DEMO_SECONDS ?= 60
 
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps test-deps lint format typecheck imports crds crds-check docs docs-check test test-fast test-dates check bench demo clean

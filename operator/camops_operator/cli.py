@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "retention": ("camops_operator.retention_cli", "delete old objects by age and quota, archive first"),
     "stats": ("camops_workers.retention.stats_cli", "summarise what a bucket or folder stores, by camera and age"),
     "local": ("camops_operator.local.cli", "run Camera manifests on this machine, no cluster (try --demo)"),
+    "console": ("camops_operator.console.cli", "serve the read-only web console (wall, camera pages) in a cluster"),
     "crds": ("camops_operator.crds_cli", "write the CRDs generated from the API models (or --check them)"),
 }
 

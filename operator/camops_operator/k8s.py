@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -201,6 +201,19 @@ class KubeApi:
                 message = payload.get("message", text[:200]) if isinstance(payload, dict) else text[:200]
                 raise KubeError(resp.status, str(reason), str(message))
             return payload if isinstance(payload, dict) else {}
+
+    async def stream(self, path: str, params: Mapping[str, str]) -> AsyncIterator[JSON]:
+        """A watch: one JSON object per line until the server ends the response; :class:`KubeError` on refusal."""
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout.total, sock_read=None)
+        async with self._session_().get(path, params=dict(params), timeout=timeout) as resp:
+            if resp.status >= 400:
+                text = await resp.text()
+                raise KubeError(resp.status, "", text[:200])
+            async for line in resp.content:
+                if line.strip():
+                    event = json.loads(line)
+                    if isinstance(event, dict):
+                        yield event
 
 
 def _merged_owner_refs(live: list[JSON], desired: list[JSON], ours: set[str]) -> list[JSON]:

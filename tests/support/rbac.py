@@ -23,6 +23,8 @@ CLUSTER_SCOPED = {
     ("", "nodes"),
     ("", "persistentvolumes"),
     ("apiextensions.k8s.io", "customresourcedefinitions"),
+    ("authentication.k8s.io", "tokenreviews"),
+    ("authorization.k8s.io", "subjectaccessreviews"),
     ("kopf.dev", "clusterkopfpeerings"),
     ("storage.k8s.io", "storageclasses"),
 }

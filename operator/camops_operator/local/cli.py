@@ -25,6 +25,8 @@ from camops_workers.units import parse_duration
 __all__ = ["DEFAULT_DATA_DIR", "configure", "main"]
 
 DEFAULT_DATA_DIR = Path("camops-data")
+#: the web console's address (loopback only); see docs/console.md
+DEFAULT_CONSOLE = "127.0.0.1:8080"
 
 
 def _seconds(text: str) -> float:
@@ -71,6 +73,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seconds", type=_seconds, default=None, metavar="N", help="stop after N seconds (default: run until Ctrl-C)"
     )
+    parser.add_argument(
+        "--console",
+        default=DEFAULT_CONSOLE,
+        metavar="ADDR",
+        help=f"serve the web console on this loopback address (default: {DEFAULT_CONSOLE})",
+    )
+    parser.add_argument("--no-console", action="store_true", help="do not serve the web console")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print log lines to stderr")
 
 
@@ -116,12 +125,18 @@ def _plan(args: argparse.Namespace, target: LocalTarget, err: TextIO) -> tuple[l
         return 2
 
 
+def console_address(args: argparse.Namespace) -> str | None:
+    return None if args.no_console else str(args.console)
+
+
 def _run(args: argparse.Namespace, target: LocalTarget, plan: tuple[list[PlannedCamera], ManifestSet]) -> int:
     from camops_operator.local.session import configure_logging, run_session
 
     planned, manifests = plan
     log_path = configure_logging(target.data_dir, verbose=args.verbose, err=sys.stderr)
-    result = run_session(planned, manifests.policies, target, seconds=args.seconds, out=sys.stdout)
+    result = run_session(
+        planned, manifests.policies, target, seconds=args.seconds, out=sys.stdout, console=console_address(args)
+    )
     print(f"log: {log_path}")
     return result.code
 
@@ -149,7 +164,14 @@ def main(args: argparse.Namespace) -> int:
             if plan is None:
                 from camops_operator.local.demo import run_demo
 
-                return run_demo(target, seconds=args.seconds, verbose=args.verbose, out=sys.stdout, err=err)
+                return run_demo(
+                    target,
+                    seconds=args.seconds,
+                    verbose=args.verbose,
+                    out=sys.stdout,
+                    err=err,
+                    console=console_address(args),
+                )
             return _run(args, target, plan)
     except DataFolderBusyError as exc:
         print(f"camops local: {exc}", file=err)

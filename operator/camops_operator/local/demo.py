@@ -104,7 +104,9 @@ def print_stats(planned: Sequence[PlannedCamera], out: TextIO, now: datetime) ->
     return True
 
 
-def run_demo(target: LocalTarget, *, seconds: float | None, verbose: bool, out: TextIO, err: TextIO) -> int:
+def run_demo(
+    target: LocalTarget, *, seconds: float | None, verbose: bool, out: TextIO, err: TextIO, console: str | None = None
+) -> int:
     """Generate the media, start the HTTP camera, run the three cameras, then print the stats."""
     state = target.data_dir / STATE_DIR
     log_path = configure_logging(target.data_dir, verbose=verbose, err=err)
@@ -135,7 +137,7 @@ def run_demo(target: LocalTarget, *, seconds: float | None, verbose: bool, out: 
             err.writelines(f"  {problem}\n" for problem in exc.problems)
             return 2
         out.write(f"camops demo: cameras from {manifest_path}\n")
-        result = run_session(planned, manifests.policies, target, seconds=seconds, out=out)
+        result = run_session(planned, manifests.policies, target, seconds=seconds, out=out, console=console)
     print_stats(planned, out, datetime.now(UTC))
     if target.endpoint is None:
         data = target.data_dir

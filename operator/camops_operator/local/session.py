@@ -19,13 +19,16 @@ from datetime import datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from camops_operator.api.retention import RetentionPolicy
 from camops_operator.local.display import LiveDisplay
 from camops_operator.local.plan import STATE_DIR, LocalTarget, PlannedCamera
 from camops_operator.local.runner import LocalRunner, PolicyView
 from camops_operator.local.status import render_block, render_summary
+
+if TYPE_CHECKING:
+    from camops_operator.console.serve import LocalConsole
 
 __all__ = [
     "LOCK_NAME",
@@ -133,6 +136,27 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def _start_console(
+    address: str | None, runner: LocalRunner, planned: Sequence[PlannedCamera], out: TextIO
+) -> LocalConsole | None:
+    """Serve the web console beside the run; a console that cannot start is said and skipped."""
+    if address is None:
+        return None
+    from camops_operator.console.serve import LocalConsole
+
+    try:
+        web = LocalConsole(runner.views, planned, address)
+    except ValueError as exc:
+        out.write(f"console: off ({exc})\n")
+        return None
+    if web.start():
+        out.write(f"console: {web.url}\n")
+        out.flush()
+        return web
+    out.write(f"console: off ({web.error}); choose another address with --console ADDR\n")
+    return None
+
+
 class SessionResult:
     """What a session ended with (for the demo, which prints more afterwards)."""
 
@@ -151,8 +175,11 @@ def run_session(
     tick_s: float = 0.5,
     print_every_s: float = 5.0,
     clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+    console: str | None = None,
 ) -> SessionResult:
-    """Run until ``seconds`` pass, a signal arrives, or every worker has ended; print the summary."""
+    """Run until ``seconds`` pass, a signal arrives, or every worker has ended; print the summary.
+
+    ``console`` is the loopback address to serve the web console on (None: no console)."""
     runner = LocalRunner(planned, policies, target.data_dir, clock=clock)
     display = LiveDisplay(out, every_s=print_every_s)
     started = time.monotonic()
@@ -170,6 +197,7 @@ def run_session(
 
     with _stop_on_signals(runner.stop_event):
         runner.start()
+        web = _start_console(console, runner, planned, out)
         try:
             while not runner.stop_event.is_set():
                 now_s = time.monotonic()
@@ -186,6 +214,8 @@ def run_session(
             stuck = runner.stop()
         finally:
             runner.stop_event.set()
+            if web is not None:
+                web.stop()
             runner.cleanup()
     display.finish(lines(), stamp=f"{clock():%H:%M:%S}")
     views = runner.views()

@@ -29,6 +29,7 @@ ALL_ON: dict[str, Any] = {
         "prometheusRule": {"enabled": True},
     },
     "grafanaDashboard": {"enabled": True},
+    "console": {"enabled": True, "ingress": {"enabled": True, "host": "cameras.example.com"}},
     "events": {"webhookUrl": "http://events.ops.svc:8080/in", "webhookMode": "binary", "natsUrl": "nats://nats:4222"},
     "operator": {"priorityClassName": "system-cluster-critical", "extraEnv": [{"name": "TZ", "value": "UTC"}]},
 }

@@ -35,6 +35,9 @@ OPERATOR_EXTRA: dict[Permission, str] = {
     ("camops.io", "camerapools/finalizers", "update"): "ownerReferences with blockOwnerDeletion to a pool",
 }
 OPERATOR_SA = ("camops-system", "camops")
+CONSOLE_SA = ("camops-system", "camops-console")
+#: Modules of camops_operator that run as the console (its own ServiceAccount), not as the operator.
+CONSOLE_PACKAGE = "camops_operator.console"
 WORKER_SA_NAME = "camops-worker"
 MEDIAMTX = {"enabled": True, "api": {"password": "not-a-real-password"}}
 #: Every way to install the chart that changes who may do what where.
@@ -69,14 +72,20 @@ def _declared_in(module: ModuleType, attribute: str = "__camops_permissions__") 
     return found
 
 
+def _identity(module: ModuleType, package_key: str) -> str:
+    """Who makes a module's calls: the console runs under its own ServiceAccount."""
+    name = module.__name__
+    return "console" if name == CONSOLE_PACKAGE or name.startswith(CONSOLE_PACKAGE + ".") else package_key
+
+
 @pytest.fixture(scope="module")
 def required() -> dict[str, set[Permission]]:
-    """{"operator": ..., "workload": ...}, after importing every module of both packages."""
-    by_package: dict[str, set[Permission]] = {"operator": set(), "workload": set()}
+    """{"operator": ..., "workload": ..., "console": ...}, after importing every module of both packages."""
+    by_package: dict[str, set[Permission]] = {"operator": set(), "workload": set(), "console": set()}
     for key, package in (("operator", camops_operator), ("workload", camops_workers)):
         for module in _modules(package):
-            by_package[key] |= _declared_in(module)
-    assert by_package["operator"] | by_package["workload"] == REQUIRED_PERMISSIONS, (
+            by_package[_identity(module, key)] |= _declared_in(module)
+    assert by_package["operator"] | by_package["workload"] | by_package["console"] == REQUIRED_PERMISSIONS, (
         "a permission was registered without a function carrying it: declare it with @requires on the caller"
     )
     return by_package
@@ -85,10 +94,10 @@ def required() -> dict[str, set[Permission]]:
 @pytest.fixture(scope="module")
 def scoped() -> dict[str, set[ScopedPermission]]:
     """{"operator": {(scope, group, resource, verb), ...}, "workload": ...}."""
-    out: dict[str, set[ScopedPermission]] = {"operator": set(), "workload": set()}
+    out: dict[str, set[ScopedPermission]] = {"operator": set(), "workload": set(), "console": set()}
     for key, package in (("operator", camops_operator), ("workload", camops_workers)):
         for module in _modules(package):
-            out[key] |= _declared_in(module, "__camops_scoped_permissions__")
+            out[_identity(module, key)] |= _declared_in(module, "__camops_scoped_permissions__")
     return out
 
 
@@ -213,3 +222,19 @@ def test_operator_and_workers_use_the_accounts_the_chart_binds() -> None:
     assert (
         render(ALL_ON).one("Deployment", "camops")["spec"]["template"]["spec"]["serviceAccountName"] == OPERATOR_SA[1]
     )
+
+
+def test_console_follows_cameras_and_asks_the_api_server_who_may_see_them(
+    required: dict[str, set[Permission]],
+) -> None:
+    """The console's own account: list/watch Cameras everywhere, TokenReview and SubjectAccessReview; nothing else."""
+    assert ("authorization.k8s.io", "subjectaccessreviews", "create") in required["console"]
+    namespaced, cluster = _split(required["console"])
+    rendered = render(ALL_ON)
+    for namespace in ("cameras", "anywhere", NAMESPACE):
+        assert grants(rendered, CONSOLE_SA, namespace) == namespaced
+    assert grants(rendered, CONSOLE_SA, None) == cluster
+    assert not [sa for sa in render().of_kind("ServiceAccount") if sa["metadata"]["name"] == CONSOLE_SA[1]]
+    deployment = rendered.one("Deployment", "camops-console")["spec"]["template"]["spec"]
+    assert deployment["serviceAccountName"] == CONSOLE_SA[1]
+    assert deployment["containers"][0]["args"][0] == "console"
