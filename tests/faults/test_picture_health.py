@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from tests.integration.capture.helpers import RunningWorker, contract
 from tests.servers.http_camera import HttpCamera
 from tests.servers.pictures import Timeline
 from tests.servers.rtsp import RtspServer
+from tests.servers.webhook import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -108,14 +110,28 @@ def test_rtsp_picture_faults_are_reported_and_clear(rtsp_server: Callable[..., R
     _check({name: _judge(name, name.split("/")[1], _timeline(w)) for name, w in workers.items()})
 
 
-def test_http_picture_faults_are_reported_and_clear(http_camera: Callable[..., HttpCamera], tmp_path: Path) -> None:
+def test_http_picture_faults_are_reported_and_clear(
+    http_camera: Callable[..., HttpCamera], webhook_receiver: WebhookReceiver, tmp_path: Path
+) -> None:
     health = {"enter_after": ENTER, "exit_after": EXIT}
+    events = {"types": ["io.camops.camera.picture"], "webhook": {"url": webhook_receiver.url}}
     with ExitStack() as stack:
         workers = {}
         for fault in EXPECTED:
             camera = http_camera(["picture"], picture=Timeline(fault, 8.0, 6.0))
+            sections: dict[str, Any] = {"snapshots": {"interval_s": 0.3}, "health": health}
+            if fault == "black":
+                sections["events"] = events
             workers[f"http/{fault}"] = stack.enter_context(
-                RunningWorker(contract(tmp_path / fault, camera.url, snapshots={"interval_s": 0.3}, health=health))
+                RunningWorker(contract(tmp_path / fault, camera.url, **sections))
             )
         _wait(workers, 20, 60.0)
     _check({name: _judge(name, name.split("/")[1], _timeline(w)) for name, w in workers.items()})
+    # One CloudEvent per change of the picture's state: black, then healthy again.
+    received = webhook_receiver.wait_for(2, timeout=10.0)
+    assert webhook_receiver.invalid == []
+    assert [(e.attributes["type"], e.data["state"], e.data["previous"]) for e in received] == [
+        ("io.camops.camera.picture", "Black", "Healthy"),
+        ("io.camops.camera.picture", "Healthy", "Black"),
+    ]
+    assert received[0].data["message"].startswith("picture black for ")

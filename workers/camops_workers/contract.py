@@ -195,6 +195,7 @@ EventType = Literal[
     "io.camops.segment.closed",
     "io.camops.analysis.result",
     "io.camops.camera.state",
+    "io.camops.camera.picture",
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 

@@ -305,7 +305,7 @@ class NatsEventsSpec(SpecModel):
 
 class EventsSpec(SpecModel):
     """CloudEvents for what the camera captured: io.camops.snapshot.stored, io.camops.segment.closed,
-    io.camops.analysis.result and io.camops.camera.state. Publishing never blocks capture."""
+    io.camops.analysis.result, io.camops.camera.state and io.camops.camera.picture. Publishing never blocks capture."""
 
     types: list[EventType] | None = Field(default=None, description="Event types to publish; all when unset.")
     outbox_size: int = Field(

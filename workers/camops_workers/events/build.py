@@ -9,6 +9,8 @@ a ``sequence`` extension (per worker, zero-padded so it also sorts as text) and 
 - ``io.camops.analysis.result``: the inference endpoint answered for the snapshot at ``key``.
 - ``io.camops.camera.state``: the source state changed (connected, disconnected, backoff,
   overflow, ...), with a redacted ``detail``.
+- ``io.camops.camera.picture``: the picture's health changed (Healthy, Frozen, Black, Uniform,
+  Blurred, SceneChanged), with the previous state, since when, a message and the measures.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from camops_workers.analysis.listener import AnalysisResult
 from camops_workers.analysis.request import format_time
 from camops_workers.contract import EventType
 from camops_workers.items import Capture, ItemKind
+from camops_workers.picture import Verdict
 from camops_workers.redact import redact
 
 __all__ = [
     "ANALYSIS_RESULT",
+    "CAMERA_PICTURE",
     "CAMERA_STATE",
     "MAX_INLINE_RESULT_BYTES",
     "SEGMENT_CLOSED",
@@ -37,6 +41,7 @@ __all__ = [
     "analysis_event",
     "capture_event",
     "default_source",
+    "picture_event",
     "state_event",
     "to_cloudevent",
 ]
@@ -45,6 +50,7 @@ SNAPSHOT_STORED: EventType = "io.camops.snapshot.stored"
 SEGMENT_CLOSED: EventType = "io.camops.segment.closed"
 ANALYSIS_RESULT: EventType = "io.camops.analysis.result"
 CAMERA_STATE: EventType = "io.camops.camera.state"
+CAMERA_PICTURE: EventType = "io.camops.camera.picture"
 
 #: Answers up to this size are carried inside the event; larger ones only by ``resultKey``.
 MAX_INLINE_RESULT_BYTES = 64 * 1024
@@ -93,6 +99,23 @@ def capture_event(capture: Capture, namespace: str) -> PendingEvent | None:
 def state_event(camera: str, namespace: str, state: str, detail: str, now: datetime) -> PendingEvent:
     data = {"camera": camera, "namespace": namespace, "state": state, "detail": redact(detail)}
     return PendingEvent(str(uuid.uuid4()), CAMERA_STATE, state, now, data)
+
+
+def picture_event(camera: str, namespace: str, verdict: Verdict) -> PendingEvent | None:
+    """``camera.picture`` for a verdict that changed the picture's state; None otherwise."""
+    change = verdict.transition
+    if change is None:
+        return None
+    data = {
+        "camera": camera,
+        "namespace": namespace,
+        "state": change.state.value,
+        "previous": change.previous.value,
+        "since": format_time(change.since),
+        "message": verdict.message,
+        "measures": verdict.measures.as_dict(),
+    }
+    return PendingEvent(str(uuid.uuid4()), CAMERA_PICTURE, change.state.value, change.at, data)
 
 
 def analysis_event(result: AnalysisResult, namespace: str) -> PendingEvent:

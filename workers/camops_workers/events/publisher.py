@@ -22,10 +22,12 @@ from camops_workers.events.build import (
     analysis_event,
     capture_event,
     default_source,
+    picture_event,
     state_event,
 )
 from camops_workers.events.sink import EventSink, SinkStats
 from camops_workers.items import Capture
+from camops_workers.picture import Verdict
 
 __all__ = ["EventPublisher", "build_sinks"]
 
@@ -110,6 +112,11 @@ class EventPublisher:
 
     def state_changed(self, camera: str, state: str, detail: str) -> None:
         self._offer(state_event(camera, self.namespace, state, detail, self._clock()))
+
+    def picture_changed(self, camera: str, verdict: Verdict) -> None:
+        event = picture_event(camera, self.namespace, verdict)
+        if event is not None:
+            self._offer(event)
 
     def analysis_result(self, result: AnalysisResult) -> None:
         self._offer(analysis_event(result, self.namespace))
