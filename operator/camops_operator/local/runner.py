@@ -51,6 +51,9 @@ def view_from_status(status: WorkerStatus, previous: CameraView, baseline: Queue
     """The status line's numbers from one worker status report; queue counters count this run only."""
     capture, queue = status.capture, status.queue
     base = baseline or QueueBaseline()
+    picture = capture.picture
+    state = picture.state.value if picture is not None else previous.picture
+    entered = picture is not None and state != previous.picture and not picture.healthy
     return replace(
         previous,
         state=capture.source_state,
@@ -67,6 +70,9 @@ def view_from_status(status: WorkerStatus, previous: CameraView, baseline: Queue
         last_error=capture.last_error,
         storage_state=status.breaker_state,
         storage_error=status.storage_error,
+        picture=state,
+        picture_message=picture.message if picture is not None else previous.picture_message,
+        picture_alarms=previous.picture_alarms + (1 if entered else 0),
     )
 
 

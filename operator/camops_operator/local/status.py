@@ -47,6 +47,10 @@ class CameraView:
     storage_state: str = "closed"
     storage_error: str | None = None
     exit_code: int | None = None
+    #: Picture health (``docs/picture-health.md``): the state, its human line, faults entered this run.
+    picture: str | None = None
+    picture_message: str | None = None
+    picture_alarms: int = 0
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
@@ -92,10 +96,21 @@ def render_line(view: CameraView, now: datetime, *, name_width: int = 0, width: 
     ]
     if view.dropped:
         parts.append(f"dropped {view.dropped}")
+    if view.picture and view.picture != "Healthy":
+        parts.append(view.picture_message or f"picture {view.picture}")
     problem = _problem(view)
     if problem:
         parts.append(f"error: {redact(problem)}")
     return _fit("  ".join(parts), width)
+
+
+def _picture_cell(view: CameraView) -> str:
+    """The picture's state at the end and how many faults the run saw, e.g. ``Healthy, 2 faults``."""
+    if view.picture is None:
+        return "-"
+    if not view.picture_alarms:
+        return view.picture
+    return f"{view.picture}, {view.picture_alarms} fault{'s' if view.picture_alarms > 1 else ''}"
 
 
 def render_block(views: Sequence[CameraView], now: datetime, *, width: int | None = None) -> list[str]:
@@ -109,14 +124,14 @@ def render_summary(views: Sequence[CameraView], *, elapsed_s: float, location: s
     name_width = max([len("camera")] + [len(v.name) for v in views])
     header = (
         f"{'camera':<{name_width}}  {'snapshots':>9}  {'segments':>8}  {'bytes':>10}  {'stored':>6}  "
-        f"{'queued':>6}  {'dropped':>7}  {'reconnects':>10}  last error"
+        f"{'queued':>6}  {'dropped':>7}  {'reconnects':>10}  {'picture':<24}  last error"
     )
     lines = [f"camops local ran {elapsed_s:.0f}s; objects are in {location}", header]
     for v in views:
         error = redact(v.storage_error or v.last_error or "-")
         lines.append(
             f"{v.name:<{name_width}}  {v.snapshots:>9}  {v.segments:>8}  {format_bytes(v.bytes):>10}  "
-            f"{v.uploaded:>6}  {v.queue_depth:>6}  {v.dropped:>7}  {v.reconnects:>10}  {error}"
+            f"{v.uploaded:>6}  {v.queue_depth:>6}  {v.dropped:>7}  {v.reconnects:>10}  {_picture_cell(v):<24}  {error}"
         )
     queued = sum(v.queue_depth for v in views)
     if queued:

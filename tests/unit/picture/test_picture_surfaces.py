@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from camops_operator.api.camera import CameraPhase, CaptureStatus
+from camops_operator.local.runner import view_from_status
+from camops_operator.local.status import CameraView, render_line, render_summary
 from camops_operator.status import MediaSync, Observed, compute_status, transitions
+from camops_workers.capture.worker import WorkerState
 from camops_workers.events.build import picture_event, to_cloudevent
 from camops_workers.picture import PictureJudge, Verdict, thumbnail_from_luma
+from camops_workers.queue.durable import QueueStats
+from camops_workers.runtime import WorkerStatus
 from camops_workers.status_report import picture_status
 from tests.servers.pictures import Scene
 
@@ -75,3 +81,21 @@ def test_picture_cloudevent_only_on_a_change_of_state() -> None:
     assert event.get_subject() == "Black"
     data = events[0].data
     assert (data["state"], data["previous"], data["since"]) == ("Black", "Healthy", "2026-03-01T12:01:00.000Z")
+
+
+def test_camops_local_line_and_summary_show_the_picture() -> None:
+    verdicts = _black_verdicts()
+    capture = WorkerState("connected", 12, 0, 1000, 0, 0, 0, T0, "door/x.jpg", None)
+    queue = QueueStats(depth=0, bytes=0, oldest_age_s=None, failed=0, dropped=0, expired=0, uploaded=12)
+    view = CameraView(name="door")
+    for verdict in [*verdicts, *_black_verdicts()[:2]]:  # black, then healthy again
+        view = view_from_status(WorkerStatus("door", replace(capture, picture=verdict), queue, "closed", None), view)
+        if verdict is verdicts[-1]:
+            line = render_line(view, T0 + timedelta(minutes=2))
+            assert "picture black for 50s (mean luma 2)" in line
+    assert view.picture == "Healthy"
+    assert view.picture_alarms == 1
+    assert "picture" not in render_line(view, T0).split("last")[-1]  # healthy: nothing to say
+    summary = render_summary([view], elapsed_s=120, location="/tmp/x")
+    assert "picture" in summary[1]
+    assert "Healthy, 1 fault" in summary[2]
