@@ -8,15 +8,17 @@ uploads) plus any extra registries (the capture worker's own).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-__all__ = ["HealthServer", "Probe"]
+__all__ = ["HealthServer", "Probe", "Route"]
 
 #: A probe answers (ok, one-line reason).
 Probe = Callable[[], tuple[bool, str]]
+#: An extra GET endpoint answers (status, body, content type).
+Route = Callable[[], tuple[int, bytes, str]]
 
 
 class HealthServer:
@@ -29,9 +31,11 @@ class HealthServer:
         ready: Probe,
         registries: Sequence[CollectorRegistry] = (),
         include_default: bool = True,
+        routes: Mapping[str, Route] | None = None,
     ) -> None:
         self._alive = alive
         self._ready = ready
+        self._routes = dict(routes or {})
         self._registries = ([REGISTRY] if include_default else []) + list(registries)
         server = self
 
@@ -45,6 +49,8 @@ class HealthServer:
                 elif path == "/metrics":
                     body = b"".join(generate_latest(reg) for reg in server._registries)
                     self._send(200, body, CONTENT_TYPE_LATEST)
+                elif path in server._routes:
+                    self._send(*server._routes[path]())
                 else:
                     self._send(404, b"not found\n", "text/plain")
 

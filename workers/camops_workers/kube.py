@@ -73,15 +73,21 @@ def _api() -> Any:
 
 
 @requires("camops.io", "cameras/status", "patch")
-def patch_camera_capture_status(namespace: str, name: str, capture: dict[str, Any]) -> None:
-    """Merge-patch ``status.capture`` of one Camera (the capture worker's own summary)."""
+def patch_camera_capture_status(
+    namespace: str, name: str, capture: dict[str, Any], *, worker: str | None = None
+) -> None:
+    """Merge-patch ``status.capture`` of one Camera (the capture worker's own summary), and
+    ``status.worker`` (the pod serving it) when given."""
+    status: dict[str, Any] = {"capture": capture}
+    if worker is not None:
+        status["worker"] = worker
     _api().patch_namespaced_custom_object_status(
         group="camops.io",
         version="v1alpha1",
         namespace=namespace,
         plural="cameras",
         name=name,
-        body={"status": {"capture": capture}},
+        body={"status": status},
     )
 
 
