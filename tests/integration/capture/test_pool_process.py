@@ -106,7 +106,11 @@ async def test_one_process_many_cameras_isolated_and_hot_reloaded(
     kube_server: KubeServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from kubernetes.config import kube_config
+
     monkeypatch.setenv("KUBECONFIG", str(kube_server.kubeconfig))
+    # the client reads KUBECONFIG once, at import: another test may have imported it already
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(kube_server.kubeconfig))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     async with httpx.AsyncClient(base_url=kube_server.url) as api:
         for name in ("a", "b", "c", "d"):
