@@ -29,13 +29,13 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse  # noqa: E402 - after the sys.path fix above
-import threading  # noqa: E402 - after the sys.path fix above
 import hashlib  # noqa: E402 - after the sys.path fix above
 import io  # noqa: E402 - after the sys.path fix above
 import json  # noqa: E402 - after the sys.path fix above
 import os  # noqa: E402 - after the sys.path fix above
 import shutil  # noqa: E402 - after the sys.path fix above
 import tempfile  # noqa: E402 - after the sys.path fix above
+import threading  # noqa: E402 - after the sys.path fix above
 import time  # noqa: E402 - after the sys.path fix above
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402 - after the sys.path fix above
 from datetime import UTC, datetime, timedelta  # noqa: E402 - after the sys.path fix above
