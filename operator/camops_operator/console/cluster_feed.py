@@ -20,7 +20,7 @@ from camops_operator.console.kube import list_cameras, watch_cameras
 from camops_operator.console.tiles import condition_words, tile_from_camera
 from camops_operator.k8s import KubeApi, KubeError
 from camops_workers.contract import StorageConfig
-from camops_workers.storage.keys import camera_prefix
+from camops_workers.storage.keys import Layout, camera_prefix
 
 __all__ = ["follow_cameras", "record_from_camera"]
 
@@ -47,7 +47,7 @@ def record_from_camera(obj: Mapping[str, Any], storage: StorageConfig | None) ->
     if storage is None:
         return CameraRecord(tile=tile, facts=tuple(facts), raw=obj)
     spec = camera.spec.storage
-    updates: dict[str, object] = {"prefix": spec.prefix, "layout": spec.layout}
+    updates: dict[str, object] = {"prefix": spec.prefix, "layout": Layout(spec.layout)}
     if spec.bucket:
         updates["bucket"] = spec.bucket
     if spec.endpoint:
