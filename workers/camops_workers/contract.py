@@ -71,6 +71,8 @@ class SourceConfig(_Model):
     transport: Literal["tcp", "udp"] = "tcp"
     connect_timeout_s: float = 10.0
     stall_timeout_s: float = 15.0
+    #: An outage is announced (io.camops.camera.outage) once it lasted this long; shorter blips are only recorded.
+    outage_debounce_s: float = Field(default=10.0, ge=0)
     #: persistent | per_snapshot | auto (decided from the interval and recording)
     session: Literal["auto", "persistent", "per_snapshot"] = "auto"
 
@@ -196,6 +198,7 @@ EventType = Literal[
     "io.camops.analysis.result",
     "io.camops.camera.state",
     "io.camops.camera.picture",
+    "io.camops.camera.outage",
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 from camops_workers.redact import redact
 
 if TYPE_CHECKING:
+    from camops_workers.outages import Outage
     from camops_workers.picture import Verdict
     from camops_workers.runtime import WorkerStatus
 
-__all__ = ["StatusReporter", "capture_status", "picture_status"]
+__all__ = ["StatusReporter", "capture_status", "outage_status", "picture_status"]
 
 log = logging.getLogger("camops.status")
 
@@ -51,9 +52,23 @@ def capture_status(status: WorkerStatus, now: datetime, extra: dict[str, Any] | 
     }
     if cap.picture is not None:
         body["picture"] = picture_status(cap.picture)
+    if cap.outages:
+        body["outages"] = [outage_status(o, now) for o in cap.outages]
+        open_s = sum(o.seconds(now) for o in cap.outages if o.end is None)
+        body["outageSeconds"] = round(cap.outage_seconds + open_s, 1)
     if extra:
         body.update(extra)
     return body
+
+
+def outage_status(outage: Outage, now: datetime) -> dict[str, Any]:
+    """One entry of ``status.capture.outages``: start, end (unset while away), seconds, reason."""
+    return {
+        "start": _rfc3339(outage.start),
+        "end": _rfc3339(outage.end),
+        "seconds": round(outage.seconds(now), 1),
+        "reason": redact(outage.reason)[:256],
+    }
 
 
 def picture_status(verdict: Verdict) -> dict[str, Any]:

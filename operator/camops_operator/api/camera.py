@@ -38,6 +38,7 @@ __all__ = [
     "MediaMTXSpec",
     "NatsEventsSpec",
     "OfflineQueueSpec",
+    "OutageStatus",
     "PictureMeasures",
     "PictureStatus",
     "RecordingSpec",
@@ -89,6 +90,13 @@ class SourceSpec(SpecModel):
     connect_timeout: Duration = Field(default="10s", description="How long to wait for the camera to answer.")
     stall_timeout: Duration = Field(
         default="15s", description="No packets for this long means the stream stalled: reconnect."
+    )
+    outage_debounce: Duration = Field(
+        default="10s",
+        description=(
+            "A source away this long is announced (io.camops.camera.outage disconnected, then reconnected); "
+            "shorter blips are only recorded in status.capture.outages."
+        ),
     )
 
 
@@ -562,6 +570,19 @@ class PictureStatus(StatusModel):
     measures: PictureMeasures | None = Field(default=None, description="The newest snapshot's measures.")
 
 
+class OutageStatus(StatusModel):
+    """One time the source went away."""
+
+    start: str = Field(description="When it went away (RFC 3339).", json_schema_extra={"format": "date-time"})
+    end: str | None = Field(
+        default=None,
+        description="When it came back (RFC 3339); unset while away.",
+        json_schema_extra={"format": "date-time"},
+    )
+    seconds: float = Field(default=0, ge=0, description="How long it was (or has been) away.")
+    reason: str | None = Field(default=None, description="Why, credentials redacted.")
+
+
 class CaptureStatus(StatusModel):
     """What the capture worker last reported."""
 
@@ -592,6 +613,12 @@ class CaptureStatus(StatusModel):
     last_error: str | None = Field(default=None, description="The latest error, credentials redacted.")
     picture: PictureStatus | None = Field(
         default=None, description="Picture health of the newest snapshot (unset with spec.health.enabled false)."
+    )
+    outages: list[OutageStatus] | None = Field(
+        default=None, description="The last 10 times the source went away, oldest first (the open one last)."
+    )
+    outage_seconds: float | None = Field(
+        default=None, ge=0, description="Seconds the source was away since the worker started."
     )
     updated_at: str | None = Field(
         default=None,

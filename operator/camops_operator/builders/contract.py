@@ -116,13 +116,20 @@ def _source(camera: Camera, env: ContractEnvironment) -> SourceConfig:
     spec = camera.spec.source
     connect_s = parse_duration(spec.connect_timeout)
     stall_s = parse_duration(spec.stall_timeout)
+    debounce_s = parse_duration(spec.outage_debounce)
     if spec.via == "mediamtx":
         if not env.mediamtx_rtsp_url:
             raise ContractError(
                 "spec.source.via: mediamtx needs the operator's MediaMTX RTSP URL (CAMOPS_MEDIAMTX_RTSP_URL)"
             )
         url = f"{env.mediamtx_rtsp_url.rstrip('/')}/{mediamtx_path_name(camera)}"
-        return SourceConfig(url=url, transport="tcp", connect_timeout_s=connect_s, stall_timeout_s=stall_s)
+        return SourceConfig(
+            url=url,
+            transport="tcp",
+            connect_timeout_s=connect_s,
+            stall_timeout_s=stall_s,
+            outage_debounce_s=debounce_s,
+        )
     creds = spec.credentials_secret_ref is not None
     return SourceConfig(
         url=spec.url,
@@ -131,6 +138,7 @@ def _source(camera: Camera, env: ContractEnvironment) -> SourceConfig:
         transport=spec.transport,
         connect_timeout_s=connect_s,
         stall_timeout_s=stall_s,
+        outage_debounce_s=debounce_s,
     )
 
 

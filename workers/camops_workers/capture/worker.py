@@ -46,6 +46,7 @@ from camops_workers.capture.segments import ClosedSegment, SegmentWriter
 from camops_workers.capture.stream_source import SourceError, StreamSource
 from camops_workers.contract import WorkerConfig
 from camops_workers.items import Capture, CaptureListener, CaptureSink, ItemKind
+from camops_workers.outages import Announcement, Outage, OutageMetrics, OutageTimeline
 from camops_workers.picture import PictureJudge, Thumbnail, Verdict, thumbnail_from_frame, thumbnail_from_jpeg
 from camops_workers.picture.metrics import PictureMetrics
 from camops_workers.redact import redact
@@ -54,6 +55,9 @@ from camops_workers.storage.keys import Layout, latest_key, object_key, thumbnai
 __all__ = ["CaptureWorker", "WorkerState"]
 
 log = logging.getLogger("camops.capture")
+
+#: Outages kept in status.capture.outages.
+OUTAGES_KEPT = 10
 
 #: Reconnect backoff. Capped low on purpose: a refused connection costs a few milliseconds, and a
 #: camera that returns must be captured again within about a second of returning, whatever its
@@ -84,6 +88,9 @@ class WorkerState:
     last_error: str | None
     #: The picture's health after the newest snapshot (None: not judged, spec.health disabled).
     picture: Verdict | None = None
+    #: The last outages of the source (the open one last) and the seconds of the closed ones.
+    outages: tuple[Outage, ...] = ()
+    outage_seconds: float = 0.0
 
 
 class _StopRequestedError(Exception):
@@ -133,6 +140,8 @@ class CaptureWorker:
         judged = config.health.enabled and config.snapshots.enabled
         self._judge = PictureJudge(config.health) if judged else None
         self._picture_metrics = PictureMetrics(config.camera, self.metrics.registry) if judged else None
+        self._outages = OutageTimeline(keep=OUTAGES_KEPT, debounce_s=config.source.outage_debounce_s)
+        self._outage_metrics = OutageMetrics(config.camera, self.metrics.registry)
         self._crossover = session_crossover_s
         self._lock = threading.Lock()
         self._state = WorkerState("connecting", 0, 0, 0, 0, 0, 0, None, None, None)
@@ -281,6 +290,30 @@ class CaptureWorker:
         self._set_source_state("backoff", error, announce=False)
         if previous == "connected" or log_it:
             self._notify_state("backoff", error)
+        now = datetime.now(UTC)
+        if self._outages.open is None:
+            self._outages.away(now, error)
+            self._outage_metrics.outages.inc()
+        self._outage_changed(self._outages.due(now))
+
+    def _outage_changed(self, announcement: Announcement | None, closed: Outage | None = None) -> None:
+        """Keep the timeline in the state; count a closed outage; tell listeners what is announced."""
+        if closed is not None:
+            self._outage_metrics.seconds.inc(closed.seconds(closed.end or closed.start))
+            log.info(
+                "source was away camera=%s for=%.1fs reason=%s",
+                self.camera,
+                closed.seconds(closed.start),
+                closed.reason,
+            )
+        self._update(outages=tuple(self._outages.recent()), outage_seconds=self._outages.total_s)
+        if announcement is None:
+            return
+        for listener in self._listeners:
+            notify = getattr(listener, "outage_changed", None)
+            if notify is not None:
+                with contextlib.suppress(Exception):
+                    notify(self.camera, announcement)
 
     def _connected(self) -> None:
         if self.state().source_state != "connected":
@@ -290,6 +323,9 @@ class CaptureWorker:
             log.info("source connected camera=%s", self.camera)
             self._logged_error = None
             self._set_source_state("connected", "")
+            closed, announcement = self._outages.back(datetime.now(UTC))
+            if closed is not None:
+                self._outage_changed(announcement, closed)
 
     # -- persistent session ------------------------------------------------------------------
 

@@ -9,6 +9,9 @@ a ``sequence`` extension (per worker, zero-padded so it also sorts as text) and 
 - ``io.camops.analysis.result``: the inference endpoint answered for the snapshot at ``key``.
 - ``io.camops.camera.state``: the source state changed (connected, disconnected, backoff,
   overflow, ...), with a redacted ``detail``.
+- ``io.camops.camera.outage``: the source has been away for the debounce time (``disconnected``)
+  or is back after such an outage (``reconnected``), with start, end, seconds and reason; shorter
+  blips are only recorded in ``status.capture.outages``.
 - ``io.camops.camera.picture``: the picture's health changed (Healthy, Frozen, Black, Uniform,
   Blurred, SceneChanged), with the previous state, since when, a message and the measures.
 """
@@ -27,11 +30,13 @@ from camops_workers.analysis.listener import AnalysisResult
 from camops_workers.analysis.request import format_time
 from camops_workers.contract import EventType
 from camops_workers.items import Capture, ItemKind
+from camops_workers.outages import Announcement
 from camops_workers.picture import Verdict
 from camops_workers.redact import redact
 
 __all__ = [
     "ANALYSIS_RESULT",
+    "CAMERA_OUTAGE",
     "CAMERA_PICTURE",
     "CAMERA_STATE",
     "MAX_INLINE_RESULT_BYTES",
@@ -41,6 +46,7 @@ __all__ = [
     "analysis_event",
     "capture_event",
     "default_source",
+    "outage_event",
     "picture_event",
     "state_event",
     "to_cloudevent",
@@ -51,6 +57,7 @@ SEGMENT_CLOSED: EventType = "io.camops.segment.closed"
 ANALYSIS_RESULT: EventType = "io.camops.analysis.result"
 CAMERA_STATE: EventType = "io.camops.camera.state"
 CAMERA_PICTURE: EventType = "io.camops.camera.picture"
+CAMERA_OUTAGE: EventType = "io.camops.camera.outage"
 
 #: Answers up to this size are carried inside the event; larger ones only by ``resultKey``.
 MAX_INLINE_RESULT_BYTES = 64 * 1024
@@ -99,6 +106,22 @@ def capture_event(capture: Capture, namespace: str) -> PendingEvent | None:
 def state_event(camera: str, namespace: str, state: str, detail: str, now: datetime) -> PendingEvent:
     data = {"camera": camera, "namespace": namespace, "state": state, "detail": redact(detail)}
     return PendingEvent(str(uuid.uuid4()), CAMERA_STATE, state, now, data)
+
+
+def outage_event(camera: str, namespace: str, announcement: Announcement) -> PendingEvent:
+    """``camera.outage``: ``disconnected`` (away for the debounce time) or ``reconnected``."""
+    outage = announcement.outage
+    data: dict[str, Any] = {
+        "camera": camera,
+        "namespace": namespace,
+        "state": announcement.state,
+        "start": format_time(outage.start),
+        "seconds": round(outage.seconds(announcement.at), 1),
+        "reason": redact(outage.reason),
+    }
+    if outage.end is not None:
+        data["end"] = format_time(outage.end)
+    return PendingEvent(str(uuid.uuid4()), CAMERA_OUTAGE, announcement.state, announcement.at, data)
 
 
 def picture_event(camera: str, namespace: str, verdict: Verdict) -> PendingEvent | None:

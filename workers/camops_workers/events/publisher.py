@@ -22,11 +22,13 @@ from camops_workers.events.build import (
     analysis_event,
     capture_event,
     default_source,
+    outage_event,
     picture_event,
     state_event,
 )
 from camops_workers.events.sink import EventSink, SinkStats
 from camops_workers.items import Capture
+from camops_workers.outages import Announcement
 from camops_workers.picture import Verdict
 
 __all__ = ["EventPublisher", "build_sinks"]
@@ -112,6 +114,9 @@ class EventPublisher:
 
     def state_changed(self, camera: str, state: str, detail: str) -> None:
         self._offer(state_event(camera, self.namespace, state, detail, self._clock()))
+
+    def outage_changed(self, camera: str, announcement: Announcement) -> None:
+        self._offer(outage_event(camera, self.namespace, announcement))
 
     def picture_changed(self, camera: str, verdict: Verdict) -> None:
         event = picture_event(camera, self.namespace, verdict)
