@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need (the GStreamer RTSP server for Debian's
 # /usr/bin/python3, ffmpeg for the benchmark baseline, nats-server for the events sink, promtool from
-# prometheus for the chart's alert tests). Installs as root or through
+# prometheus for the chart's alert tests, chromium and its WebDriver for the console's browser tests). Installs as root or through
 # sudo; where it can do neither, prints the exact command to run and fails.
 set -euo pipefail
 
 PACKAGES=(gir1.2-gst-rtsp-server-1.0 python3-gi python3-numpy gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-tools ffmpeg
-          nats-server prometheus)
+          nats-server prometheus chromium chromium-driver)
 
 have_all() {
   command -v ffmpeg >/dev/null 2>&1 || return 1
   command -v nats-server >/dev/null 2>&1 || test -x /usr/sbin/nats-server || return 1
   command -v promtool >/dev/null 2>&1 || return 1
+  test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || return 1
   /usr/bin/python3 - <<'PY' >/dev/null 2>&1 || return 1
 import gi
 gi.require_version("Gst", "1.0")

@@ -110,7 +110,8 @@ def wall_page(
         f"{_select('state', filters.state, [h.value for h in Health], 'any state')}"
         f'<input name="q" type="search" placeholder="search by name" value="{escape(filters.search)}">'
         f'<button type="submit">filter</button></form>'
-        f'<span class="count" id="count">{len(tiles)} of {total} cameras{": " + summary if summary else ""}</span>'
+        f'<span class="count" id="count" data-total="{total}">'
+        f"{len(tiles)} of {total} cameras{': ' + summary if summary else ''}</span>"
         f'{who}<span id="live" class="live">connecting…</span>'
         + ('<form method="post" action="/logout"><button>sign out</button></form>' if user else "")
         + "</header>"

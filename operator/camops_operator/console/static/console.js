@@ -31,6 +31,19 @@ function place(wall, tile) {
   wall.appendChild(tile);
 }
 
+function recount(wall) {
+  // the summary beside the filters, from the tiles on the page (they change live)
+  const count = document.getElementById("count");
+  const tiles = wall.querySelectorAll(".tile");
+  const states = {};
+  for (const tile of tiles) {
+    const state = ["broken", "pending", "paused", "ok"].find((s) => tile.classList.contains(s)) || "ok";
+    states[state] = (states[state] || 0) + 1;
+  }
+  const parts = ["broken", "pending", "paused", "ok"].filter((s) => states[s]).map((s) => `${states[s]} ${s}`);
+  count.textContent = `${tiles.length} of ${count.dataset.total} cameras` + (parts.length ? ": " + parts.join(", ") : "");
+}
+
 function startWall() {
   const wall = document.getElementById("wall");
   const live = document.getElementById("live");
@@ -52,12 +65,14 @@ function startWall() {
       place(wall, fresh);
     }
     refreshAges(fresh.parentNode || wall);
+    recount(wall);
     window.camopsUpdates = (window.camopsUpdates || 0) + 1;
   });
   source.addEventListener("remove", (event) => {
     const data = JSON.parse(event.data);
     const old = wall.querySelector(`[data-key="${CSS.escape(data.key)}"]`);
     if (old) old.remove();
+    recount(wall);
   });
   window.camopsSource = source;
   refreshAges(wall);
