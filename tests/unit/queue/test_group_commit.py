@@ -64,6 +64,25 @@ def test_concurrent_puts_from_many_cameras_share_commits(tmp_path: Path) -> None
     queue.close()
 
 
+def test_every_count_is_kept_per_camera_too(tmp_path: Path) -> None:
+    """One queue serves many cameras: uploads, drops and refusals are counted for the camera they hit."""
+    queue = DurableQueue(tmp_path / "q", QueueLimits(10**9, 4, 86400.0, "dropOldest", min_free_bytes=0))
+    for i in range(3):
+        queue.put(capture("north", i, 100))
+    for i in range(3):
+        queue.put(capture("south", 10 + i, 100))  # 6 items, bound 4: north's two oldest are dropped
+    item = queue.claim("me", 30)
+    assert item is not None
+    assert item.camera == "north"
+    queue.ack(item)
+    north, south = queue.camera_stats("north"), queue.camera_stats("south")
+    assert (north.depth, north.dropped, north.uploaded) == (0, 2, 1)
+    assert (south.depth, south.dropped, south.uploaded, south.bytes) == (3, 0, 0, 300)
+    assert queue.stats().dropped == 2
+    assert queue.cameras() == ["north", "south"]
+    queue.close()
+
+
 def test_without_group_commit_every_put_commits_alone(tmp_path: Path) -> None:
     queue = DurableQueue(tmp_path / "q", KEEP_ALL, group_commit=False)
     concurrent_puts(queue, 4, 10)

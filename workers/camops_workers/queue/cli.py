@@ -1,9 +1,10 @@
 """``camops queue stats|retry --queue DIR``: look into an offline queue, re-arm its failed items.
 
 ``stats`` prints depth, bytes, oldest age, failed, dropped (by reason: ``dropOldest`` made room,
-``rejectNew`` and ``volumeFull`` refused new captures), expired and uploaded, what each camera
-has waiting (``--json`` for a machine), plus the first parked items with their (redacted) errors. ``retry`` puts
-every failed item back in line; a running worker or ``camops drain`` picks them up.
+``rejectNew`` and ``volumeFull`` refused new captures), expired and uploaded, then per camera
+what it has waiting, uploaded and lost (``--json`` for a machine), plus the first parked items
+with their (redacted) errors. ``retry`` puts every failed item back in line; a running worker or
+``camops drain`` picks them up.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
         stats = queue.stats()
         failed = queue.failed_items(limit=20)
         counters = queue.counters()
-        cameras = queue.by_camera()
+        cameras = {camera: queue.camera_stats(camera) for camera in queue.cameras()}
     finally:
         queue.close()
     if args.json:
@@ -51,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
             "pending": stats.pending,
             "counters": counters,
             "dropped_by_reason": _dropped_by_reason(counters),
-            "cameras": {c: {"depth": n, "bytes": b} for c, (n, b) in cameras.items()},
+            "cameras": {c: {**asdict(s), "pending": s.pending} for c, s in cameras.items()},
             "failed_items": [{"id": i, "key": k, "attempts": a, "error": e} for i, k, a, e in failed],
         }
         print(json.dumps(out, sort_keys=True))
@@ -70,9 +71,9 @@ def main(args: argparse.Namespace) -> int:
     ]
     for name, value in rows:
         print(f"{name:<11} {value}")
-    for camera, (count, size) in cameras.items():
-        rows_camera = f"{camera}: {count} items, {format_bytes(size)}"
-        print(f"{'camera':<11} {rows_camera}")
+    for camera, s in cameras.items():
+        line = f"{camera}: {s.depth} items, {format_bytes(s.bytes)}, uploaded {s.uploaded}, dropped {s.dropped}"
+        print(f"{'camera':<11} {line}")
     for item_id, key, attempts, error in failed:
         print(f"failed      {key} (id {item_id}, attempts {attempts}): {error}")
     return 0

@@ -47,6 +47,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import Counter as CountOf
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -111,10 +112,14 @@ CREATE TRIGGER IF NOT EXISTS items_delete AFTER DELETE ON items BEGIN
 END;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS latest (key TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS camera_counters (
+    camera TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (camera, name)
+);
 """
 
 #: Bumped (with a migration) whenever the index's tables change.
-SCHEMA_VERSION = 1
+#: 2: per-camera counters (``camera_counters``, created on open).
+SCHEMA_VERSION = 2
 _DB_NAME = "queue.db"
 _PAYLOADS = "payloads"
 _TMP = ".tmp-"
@@ -354,11 +359,19 @@ class DurableQueue:
             return list(self._db.execute(sql, params).fetchall())
 
     @staticmethod
-    def _bump(db: sqlite3.Connection, name: str, by: int = 1) -> None:
+    def _bump(db: sqlite3.Connection, name: str, by: int = 1, *, cameras: Iterable[str] = ()) -> None:
+        """Add ``by`` to counter ``name``; with ``cameras`` (one entry per item), to each camera's counter too."""
         if by:
             db.execute(
                 "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
                 (name, by, by),
+            )
+        per_camera = CountOf(cameras)
+        if per_camera:
+            db.executemany(
+                "INSERT INTO camera_counters(camera, name, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(camera, name) DO UPDATE SET value = value + excluded.value",
+                [(camera, name, n) for camera, n in per_camera.items()],
             )
 
     def _unlink_payloads(self, ids: Iterable[str]) -> None:
@@ -385,7 +398,7 @@ class DurableQueue:
         if self.limits.overflow == "rejectNew":
             items, size = self._totals()
             if would_overflow(self.limits, items, size, incoming):
-                self._count_refusal("rejectNew")
+                self._count_refusal("rejectNew", capture.camera)
                 raise QueueFull(
                     f"queue {self.name} is full ({items} items, {size} bytes; limits {self.limits.max_items} items, "
                     f"{self.limits.max_bytes} bytes): rejected {capture.key}"
@@ -514,13 +527,14 @@ class DurableQueue:
         now = time.time()
         with self._tx(durable=False) as db:
             rows = db.execute(
-                "SELECT seq, size, id FROM items WHERE lease_expires_at <= ? ORDER BY seq", (now,)
+                "SELECT seq, size, id, camera FROM items WHERE lease_expires_at <= ? ORDER BY seq", (now,)
             ).fetchall()
             ids = {int(r[0]): str(r[2]) for r in rows}
+            owners = {int(r[0]): str(r[3]) for r in rows}
             victims = room_victims(need, block, ((int(r[0]), int(r[1])) for r in rows))
             if victims:
                 db.executemany("DELETE FROM items WHERE seq = ?", [(v,) for v in victims])
-                self._bump(db, "dropped_dropOldest", len(victims))
+                self._bump(db, "dropped_dropOldest", len(victims), cameras=[owners[v] for v in victims])
         if victims:
             metrics.DROPPED.labels(queue=self.name, reason="dropOldest").inc(len(victims))
             self._unlink_payloads(ids[v] for v in victims)
@@ -541,7 +555,7 @@ class DurableQueue:
             or (isinstance(exc, sqlite3.Error) and "full" in str(exc).lower())
         )
         if full:
-            self._count_refusal("volumeFull")
+            self._count_refusal("volumeFull", capture.camera)
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             return OSError(
                 errno.ENOSPC,
@@ -555,10 +569,10 @@ class DurableQueue:
         self._count_put_error(error)
         return error
 
-    def _count_refusal(self, reason: str) -> None:
+    def _count_refusal(self, reason: str, camera: str) -> None:
         metrics.DROPPED.labels(queue=self.name, reason=reason).inc()
         with contextlib.suppress(sqlite3.Error, RuntimeError), self._tx(durable=False) as db:
-            self._bump(db, f"dropped_{reason}")
+            self._bump(db, f"dropped_{reason}", cameras=[camera])
         folded = self._refusal_log(time.monotonic())
         if folded is not None:
             log.warning(
@@ -631,31 +645,33 @@ class DurableQueue:
         removed: list[str] = []
         if self.limits.max_age_s > 0:
             rows = db.execute(
-                "SELECT seq, id FROM items WHERE captured_at < ? AND lease_expires_at <= ? ORDER BY seq",
+                "SELECT seq, id, camera FROM items WHERE captured_at < ? AND lease_expires_at <= ? ORDER BY seq",
                 (now - self.limits.max_age_s, now),
             ).fetchall()
             if rows:
                 db.executemany("DELETE FROM items WHERE seq = ?", [(r[0],) for r in rows])
-                self._bump(db, "expired", len(rows))
+                self._bump(db, "expired", len(rows), cameras=[str(r[2]) for r in rows])
                 metrics.EXPIRED.labels(queue=self.name).inc(len(rows))
                 removed.extend(str(r[1]) for r in rows)
         if self.limits.overflow == "dropOldest":
             items, size = db.execute("SELECT items, bytes FROM totals WHERE id = 1").fetchone()
             if items > self.limits.max_items or size > self.limits.max_bytes:
                 candidates = db.execute(
-                    "SELECT seq, size, id FROM items WHERE lease_expires_at <= ? ORDER BY seq", (now,)
+                    "SELECT seq, size, id, camera FROM items WHERE lease_expires_at <= ? ORDER BY seq", (now,)
                 )
                 ids: dict[int, str] = {}
+                owners: dict[int, str] = {}
 
                 def oldest() -> Iterator[tuple[int, int]]:
-                    for seq, item_size, item_id in candidates:
+                    for seq, item_size, item_id, camera in candidates:
                         ids[seq] = item_id
+                        owners[seq] = camera
                         yield seq, item_size
 
                 victims = overflow_victims(self.limits, items, size, oldest())
                 if victims:
                     db.executemany("DELETE FROM items WHERE seq = ?", [(s,) for s in victims])
-                    self._bump(db, "dropped_dropOldest", len(victims))
+                    self._bump(db, "dropped_dropOldest", len(victims), cameras=[owners[s] for s in victims])
                     metrics.DROPPED.labels(queue=self.name, reason="dropOldest").inc(len(victims))
                     removed.extend(ids[s] for s in victims)
                     folded = self._overflow_log(now)
@@ -728,7 +744,7 @@ class DurableQueue:
             cur = db.execute("DELETE FROM items WHERE seq = ? AND lease_token = ?", (item.seq, item.token))
             done = cur.rowcount > 0
             if done:
-                self._bump(db, "uploaded")
+                self._bump(db, "uploaded", cameras=[item.camera])
         if done:
             self._unlink_payloads([item.id])
         return done
@@ -781,7 +797,7 @@ class DurableQueue:
         with self._tx() as db:
             cur = db.execute("DELETE FROM items WHERE seq = ? AND lease_token = ?", (item.seq, item.token))
             if cur.rowcount:
-                self._bump(db, "dropped_payload_missing")
+                self._bump(db, "dropped_payload_missing", cameras=[item.camera])
                 metrics.DROPPED.labels(queue=self.name, reason="payload_missing").inc()
         log.error("event=queue_payload_missing queue=%s key=%s", self.name, item.key)
 
@@ -861,6 +877,35 @@ class DurableQueue:
     def counters(self) -> dict[str, int]:
         """Every counter (uploaded, expired, dropped_<reason>, put_error_<reason>, parked)."""
         return {str(n): int(str(v)) for n, v in self._read("SELECT name, value FROM counters ORDER BY name")}
+
+    def cameras(self) -> list[str]:
+        """Every camera with items waiting or counted in this queue."""
+        rows = self._read("SELECT camera FROM items UNION SELECT camera FROM camera_counters ORDER BY 1")
+        return [str(r[0]) for r in rows]
+
+    def camera_counters(self, camera: str) -> dict[str, int]:
+        """The counters (uploaded, expired, dropped_<reason>) of one camera's items."""
+        rows = self._read("SELECT name, value FROM camera_counters WHERE camera = ? ORDER BY name", (camera,))
+        return {str(n): int(str(v)) for n, v in rows}
+
+    def camera_stats(self, camera: str, now: float | None = None) -> QueueStats:
+        """``stats`` narrowed to one camera's items: what its status reports when cameras share a queue."""
+        when = time.time() if now is None else now
+        items, size, failed, oldest = self._read(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(state = 'failed'), 0), MIN(captured_at) "
+            "FROM items WHERE camera = ?",
+            (camera,),
+        )[0]
+        counters = self.camera_counters(camera)
+        return QueueStats(
+            depth=int(str(items)),
+            bytes=int(str(size)),
+            oldest_age_s=None if oldest is None else max(0.0, when - float(str(oldest))),
+            failed=int(str(failed)),
+            dropped=sum(v for k, v in counters.items() if k.startswith("dropped_")),
+            expired=counters.get("expired", 0),
+            uploaded=counters.get("uploaded", 0),
+        )
 
     def stats(self, now: float | None = None) -> QueueStats:
         when = time.time() if now is None else now
