@@ -1,33 +1,48 @@
 # syntax=docker/dockerfile:1
 # One image for the camops operator and every worker, drain and retention pod.
-#   docker build -t camops .
+#   make image                       # docker, podman or buildah, whichever is installed (scripts/image.sh)
+#   docker build -t camops .         # the same by hand
 #   docker run --rm camops --help
-# Dependencies install from wheels only: PyAV's wheels bundle FFmpeg, simplejpeg's bundle
-# libjpeg-turbo, so neither stage needs a compiler and the final one has no build tools.
+# PYTHON_IMAGE is the base of both stages: Python 3.11 on Debian bookworm. `make image` on a machine with
+# only buildah passes a base it made with mmdebstrap from Debian's packages (Debian's python3.11).
+# Dependencies install from wheels where they have them: PyAV's wheels bundle FFmpeg, simplejpeg's bundle
+# libjpeg-turbo, so neither stage needs a compiler and the final one has no build tools and no pip.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
+# A CA bundle for pip behind an inspecting proxy (a path mounted into the build; scripts/image.sh).
+ARG PIP_CERT
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE ./
+RUN python -m venv /opt/camops \
+    && /opt/camops/bin/pip install --upgrade pip
+# The dependencies first, in a layer of their own: rebuilt only when pyproject.toml changes.
+COPY pyproject.toml ./
+RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+        > /tmp/requirements.txt \
+    && /opt/camops/bin/pip install --prefer-binary -r /tmp/requirements.txt
+# camops itself is pure Python: build its wheel and install it without touching the dependencies. Then
+# drop what nothing runs: the kubernetes package's unused asyncio client (~60 MB), setuptools and pip.
+COPY README.md LICENSE ./
 COPY operator ./operator
 COPY workers ./workers
-# camops itself is pure Python: build its wheel, then install it and its dependencies into a
-# venv, preferring binary wheels (this stage has no compiler either: a dependency that would
-# need one fails the build here instead of slipping into the image).
-RUN python -m venv /opt/camops \
-    && /opt/camops/bin/pip install --upgrade pip \
-    && /opt/camops/bin/pip wheel --no-deps --wheel-dir /tmp/wheels . \
-    && /opt/camops/bin/pip install --prefer-binary /tmp/wheels/camops-*.whl \
-    && /opt/camops/bin/pip uninstall --yes pip \
-    && /opt/camops/bin/camops --version
+RUN /opt/camops/bin/pip wheel --no-deps --wheel-dir /tmp/wheels . \
+    && /opt/camops/bin/pip install --no-deps /tmp/wheels/camops-*.whl \
+    && /opt/camops/bin/camops --version \
+    && rm -rf /opt/camops/lib/python3.11/site-packages/kubernetes/aio \
+    && /opt/camops/bin/pip uninstall --yes --quiet setuptools \
+    && /opt/camops/bin/pip uninstall --yes --quiet pip
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="camops" \
       org.opencontainers.image.description="Runs fleets of IP cameras on Kubernetes: operator, capture workers, drain and retention." \
-      org.opencontainers.image.licenses="Apache-2.0"
-RUN groupadd --system --gid 10001 camops \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/camops/camops"
+# The official python image ships pip in its system Python; the image needs none (camops has its venv).
+RUN (python -m pip --version >/dev/null 2>&1 && python -m pip uninstall --yes --quiet pip setuptools wheel || true) \
+    && rm -f /usr/local/bin/pip* \
+    && groupadd --system --gid 10001 camops \
     && useradd --system --uid 10001 --gid camops --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin camops \
     && mkdir -p /var/lib/camops \
     && chown camops:camops /var/lib/camops

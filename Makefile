@@ -6,7 +6,7 @@ MOTO_VENV := .moto-venv
 DEMO_SECONDS ?= 60
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps test-deps lint format typecheck imports crds crds-check docs docs-check test test-fast test-dates check bench demo clean
+.PHONY: help install system-deps image-deps image test-deps lint format typecheck imports crds crds-check docs docs-check test test-fast test-dates check bench demo clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
@@ -28,7 +28,14 @@ $(MOTO_VENV)/.installed: scripts/moto-requirements.txt
 system-deps: ## install the Debian packages the tests need (RTSP server, ffmpeg)
 	@scripts/system-deps.sh
 
-test-deps: install system-deps $(MOTO_VENV)/.installed ## everything the tests need (S3 test server in its own venv)
+image-deps: ## install the Debian packages that build the image here (buildah, mmdebstrap)
+	@scripts/system-deps.sh image
+
+IMAGE ?= localhost/camops:dev
+image: ## build the image with docker, podman or buildah, whichever is present (IMAGE=name:tag)
+	IMAGE=$(IMAGE) scripts/image.sh
+
+test-deps: install system-deps image-deps $(MOTO_VENV)/.installed ## everything the tests need (S3 test server in its own venv)
 
 lint: install ## ruff check + ruff format --check
 	$(BIN)/ruff check .

@@ -3,6 +3,8 @@
 # /usr/bin/python3, ffmpeg for the benchmark baseline, nats-server for the events sink, promtool from
 # prometheus for the chart's alert tests, chromium and its WebDriver for the console's browser tests). Installs as root or through
 # sudo; where it can do neither, prints the exact command to run and fails.
+#   scripts/system-deps.sh image   instead installs what the image build and its test need
+#                                  (buildah, mmdebstrap: `make image-deps`)
 set -euo pipefail
 
 PACKAGES=(gir1.2-gst-rtsp-server-1.0 python3-gi python3-numpy gstreamer1.0-plugins-base gstreamer1.0-plugins-good
@@ -26,6 +28,11 @@ for name in ("x264enc", "rtph264pay", "videotestsrc", "h264parse"):
 PY
 }
 
+if [ "${1:-}" = image ]; then
+  PACKAGES=(buildah mmdebstrap)
+  have_all() { command -v buildah >/dev/null 2>&1 && command -v mmdebstrap >/dev/null 2>&1; }
+fi
+
 if have_all; then
   exit 0
 fi
@@ -43,4 +50,4 @@ fi
 echo "installing Debian packages: ${PACKAGES[*]}"
 "${runner[@]}" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive "${runner[@]}" apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
-have_all || { echo "the packages installed but the RTSP server still cannot start" >&2; exit 1; }
+have_all || { echo "the packages installed but the tools they provide still do not work" >&2; exit 1; }

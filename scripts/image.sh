@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Build the camops image (Dockerfile) with whichever engine this machine has: docker (with a running
+# daemon), podman or buildah. `make image` runs this.
+#
+#   IMAGE         tag to build (default localhost/camops:dev)
+#   IMAGE_ENGINE  docker, podman or buildah (default: the first one present that works)
+#   IMAGE_BASE    registry   : the Dockerfile's default base, python:3.11-slim-bookworm (needs a registry)
+#                 mmdebstrap : a Debian bookworm base (python3.11 from Debian) made here by mmdebstrap from
+#                              Debian's packages and imported into buildah; no registry needed
+#                 auto       : mmdebstrap when buildah is the only engine, registry otherwise (default)
+#   DEBIAN_MIRROR mirror mmdebstrap downloads from (default http://deb.debian.org/debian)
+#   PIP_CERT      CA bundle for pip in the build stage (podman/buildah), e.g. behind an inspecting proxy
+#
+# The base is built once and reused (its name carries a hash of how it is made); buildah caches the
+# Dockerfile's layers, so a rebuild after a code change only reinstalls camops itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+IMAGE=${IMAGE:-localhost/camops:dev}
+IMAGE_BASE=${IMAGE_BASE:-auto}
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# libstdc++6: numpy's and PyAV's wheels link it (the official python:slim image has it too)
+BASE_PACKAGES=python3,python3-venv,python-is-python3,ca-certificates,passwd,libstdc++6
+#: bump when the mmdebstrap command below changes, so the next build makes a new base
+BASE_RECIPE=1
+
+engine=${IMAGE_ENGINE:-}
+if [ -n "$engine" ]; then
+  command -v "$engine" >/dev/null 2>&1 || { echo "IMAGE_ENGINE=$engine is not installed" >&2; exit 1; }
+elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+  engine=docker
+elif command -v podman >/dev/null 2>&1; then
+  engine=podman
+elif command -v buildah >/dev/null 2>&1; then
+  engine=buildah
+else
+  echo "no container engine: install docker, podman or buildah (Debian: make image-deps installs buildah)" >&2
+  exit 1
+fi
+if [ "$IMAGE_BASE" = auto ]; then
+  if [ "$engine" = buildah ]; then IMAGE_BASE=mmdebstrap; else IMAGE_BASE=registry; fi
+fi
+
+build_args=()
+if [ "$IMAGE_BASE" = mmdebstrap ]; then
+  command -v mmdebstrap >/dev/null 2>&1 || { echo "IMAGE_BASE=mmdebstrap needs mmdebstrap (make image-deps)" >&2; exit 1; }
+  command -v buildah >/dev/null 2>&1 || { echo "IMAGE_BASE=mmdebstrap needs buildah to import the base" >&2; exit 1; }
+  recipe="bookworm $BASE_PACKAGES $DEBIAN_MIRROR $BASE_RECIPE"
+  base="localhost/camops-base:bookworm-$(printf '%s' "$recipe" | sha256sum | cut -c1-12)"
+  if ! buildah inspect --type image "$base" >/dev/null 2>&1; then
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    echo "building the base $base with mmdebstrap from $DEBIAN_MIRROR"
+    mmdebstrap --quiet --variant=essential --include="$BASE_PACKAGES" \
+      --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+      --aptopt='APT::Install-Recommends "false"' --aptopt='Acquire::Retries "3"' \
+      --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+      --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+      --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+      bookworm "$work/base.tar" "deb $DEBIAN_MIRROR bookworm main" "deb $DEBIAN_MIRROR bookworm-updates main" \
+      "deb ${DEBIAN_MIRROR%/debian}/debian-security bookworm-security main"
+    ctr=$(buildah from scratch)
+    buildah add --quiet "$ctr" "$work/base.tar" / >/dev/null
+    buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8 \
+      --cmd python3 "$ctr"
+    buildah commit --quiet --rm "$ctr" "$base" >/dev/null
+  fi
+  build_args=(--build-arg "PYTHON_IMAGE=$base")
+fi
+
+# A machine whose HTTPS goes through an inspecting proxy names the proxy's CA bundle in PIP_CERT: the
+# build stage's pip gets it as a read-only mount (never a layer of the image).
+run_opts=()
+if [ -n "${PIP_CERT:-}" ] && [ -f "$PIP_CERT" ] && [ "$engine" != docker ]; then
+  run_opts=(--volume "$PIP_CERT:/run/camops-build/ca.crt:ro" --build-arg PIP_CERT=/run/camops-build/ca.crt)
+fi
+
+echo "building $IMAGE with $engine (base: ${build_args[*]:-the Dockerfile default})"
+case $engine in
+  docker) docker build "${build_args[@]}" -t "$IMAGE" . ;;
+  podman) podman build --layers "${build_args[@]}" "${run_opts[@]}" -t "$IMAGE" . ;;
+  buildah) buildah build --quiet --isolation chroot --network host --layers "${build_args[@]}" "${run_opts[@]}" \
+    -t "$IMAGE" . ;;
+esac
+echo "built $IMAGE"
