@@ -1,7 +1,8 @@
-"""``camops stats --bucket B [--prefix P] [--json]`` (or ``--dir D``): what a store holds.
+"""``camops stats --bucket B [--prefix P] [--json] [--gaps [--gap 2m]]`` (or ``--dir D``): what a store holds.
 
 Prints a table by default (one row per camera, objects and bytes by age), or one
-JSON object with ``--json``. Exits 2 on bad input, 1 when the store cannot be read.
+JSON object with ``--json``; ``--gaps`` adds the gaps in each camera's snapshots per day
+(``retention.gaps``). Exits 2 on bad input, 1 when the store cannot be read.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import sys
 from datetime import UTC, datetime
 
 from camops_workers.redact import redact
+from camops_workers.retention.gaps import render_gaps, snapshot_gaps
 from camops_workers.retention.options import add_storage_arguments, storage_config
 from camops_workers.retention.stats import render_table, summarize
 from camops_workers.storage.base import StorageError
+from camops_workers.units import parse_duration
 
 __all__ = ["configure", "main", "parse_now"]
 
@@ -33,12 +36,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_storage_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--now", help="evaluate ages as of this ISO 8601 time (default: now)")
+    parser.add_argument(
+        "--gaps", action="store_true", help="also show gaps in each camera's snapshots, per camera and day"
+    )
+    parser.add_argument(
+        "--gap",
+        help="snapshots further apart than this (e.g. 2m) leave a gap; default: 5x the camera's usual spacing, >= 1m",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     try:
         config = storage_config(args)
         now = parse_now(args.now)
+        min_gap_s = parse_duration(args.gap) if args.gap else None
     except ValueError as exc:
         print(f"camops stats: {redact(exc)}", file=sys.stderr)
         return 2
@@ -52,12 +63,20 @@ def main(args: argparse.Namespace) -> int:
         print(f"camops stats: {redact(exc)}", file=sys.stderr)
         return 2
     try:
-        stats = summarize(store.list_objects(prefix, recursive=True), prefix, now, where=store.description)
+        listing = list(store.list_objects(prefix, recursive=True))
     except StorageError as exc:
         print(f"camops stats: {redact(exc)}", file=sys.stderr)
         return 1
+    stats = summarize(listing, prefix, now, where=store.description)
+    gaps = snapshot_gaps(listing, prefix, min_gap_s=min_gap_s) if args.gaps or args.gap else None
     if args.json:
-        print(json.dumps(stats.to_dict(), indent=2))
+        body = stats.to_dict()
+        if gaps is not None:
+            body["gaps"] = [row.to_dict() for row in gaps]
+        print(json.dumps(body, indent=2))
     else:
         print(render_table(stats))
+        if gaps is not None:
+            print()
+            print(render_gaps(gaps))
     return 0
