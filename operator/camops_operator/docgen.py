@@ -104,7 +104,9 @@ def _constraints(node: JSON) -> list[str]:
     for key, label in (("minimum", "≥"), ("maximum", "≤")):
         if key in node:
             out.append(f"{label} {node[key]}")
-    if "minLength" in node and "maxLength" in node:
+    if node.get("pattern") in (DURATION_PATTERN, QUANTITY_PATTERN):
+        out.append("more than 0")
+    elif "minLength" in node and "maxLength" in node:
         out.append(f"{node['minLength']}–{node['maxLength']} characters")
     elif "maxLength" in node:
         out.append(f"at most {node['maxLength']} characters")
@@ -217,7 +219,8 @@ def render_reference(crds: Sequence[JSON] | None = None) -> str:
         "Every field of the camops custom resources, generated from the pydantic models that also generate "
         "`crds/*.yaml`. Field names are camelCase as written in manifests. Durations are Kubernetes-style "
         "strings (`500ms`, `10s`, `5m`, `2h`, `7d`, or combined such as `1h30m`); sizes are quantities "
-        "(`500Mi`, `2Gi`, `10G`). Unknown fields in `spec` are rejected. `camops local` validates manifests with "
+        "(`500Mi`, `2Gi`, `10G`). Every duration and size must be more than zero (`0s` and `0` are rejected). "
+        "Unknown fields in `spec` are rejected. `camops local` validates manifests with "
         "the same models and reports the same messages.",
         "",
         "Contents: "

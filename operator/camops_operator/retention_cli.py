@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from camops_operator.api.camera import Camera
-from camops_operator.api.common import describe_error, make_condition, rfc3339
+from camops_operator.api.common import DurationText, QuantityText, describe_error, make_condition, rfc3339
 from camops_operator.api.retention import RetentionPolicy, RetentionPolicyStatus
 from camops_workers.contract import StorageConfig
 from camops_workers.redact import redact
@@ -39,7 +39,7 @@ from camops_workers.retention.planner import CameraScope, RetentionRules
 from camops_workers.retention.stats_cli import parse_now
 from camops_workers.storage.base import ObjectStore, StorageError, TransientStorageError
 from camops_workers.storage.keys import Layout
-from camops_workers.units import format_bytes, parse_duration, parse_quantity
+from camops_workers.units import format_bytes
 
 __all__ = [
     "LAST_RUN_CONDITION",
@@ -103,7 +103,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _duration(flag: str, text: str) -> float:
     try:
-        return parse_duration(text)
+        return DurationText(text).seconds
     except ValueError as exc:
         raise BadInputError(f"{flag}: {exc}") from None
 
@@ -115,7 +115,7 @@ def _standalone_rules(args: argparse.Namespace) -> RetentionRules:
     max_bytes = None
     if args.max_bytes_per_camera:
         try:
-            max_bytes = parse_quantity(args.max_bytes_per_camera)
+            max_bytes = QuantityText(args.max_bytes_per_camera).bytes
         except ValueError as exc:
             raise BadInputError(f"--max-bytes-per-camera: {exc}") from None
     archives = bool(args.archive_bucket or args.archive_dir)
@@ -219,13 +219,13 @@ def _print(report: RunReport, args: argparse.Namespace) -> None:
 
 
 def rules_from_policy(policy: RetentionPolicy) -> RetentionRules:
-    """The policy's spec as plain numbers."""
+    """The policy's spec as plain numbers (parsed once, by the model)."""
     spec = policy.spec
-    max_age = parse_duration(spec.max_age)
+    max_age = spec.max_age.seconds
     after: float | None = None
     if spec.archive is not None:
-        after = parse_duration(spec.archive.after) if spec.archive.after else max_age
-    max_bytes = parse_quantity(spec.max_bytes_per_camera) if spec.max_bytes_per_camera else None
+        after = spec.archive.after.seconds if spec.archive.after else max_age
+    max_bytes = spec.max_bytes_per_camera.bytes if spec.max_bytes_per_camera else None
     return RetentionRules(max_age_s=max_age, max_bytes=max_bytes, archive_after_s=after)
 
 

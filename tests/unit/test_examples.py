@@ -42,17 +42,26 @@ def test_examples_are_accepted(name: str, doc: dict[str, Any]) -> None:
     MODELS[doc["kind"]].model_validate(doc)
 
 
+def _expected(text: str) -> tuple[str, str | None]:
+    """``# expect: <what the error names>`` on the first line, optionally ``# message: <what it says>`` next."""
+    lines = text.splitlines()
+    message = lines[1].removeprefix("# message:").strip() if lines[1].startswith("# message:") else None
+    return lines[0].removeprefix("# expect:").strip(), message
+
+
 @pytest.mark.parametrize("path", INVALID, ids=[p.name for p in INVALID])
 def test_invalid_examples_are_rejected_with_a_clear_message(path: Path) -> None:
     text = path.read_text()
-    expected = text.splitlines()[0].removeprefix("# expect:").strip()
+    expected, message = _expected(text)
     doc = yaml.safe_load(text)
     errors = validate(CRDS[doc["kind"]], doc)
     assert errors, "the API server would accept this"
-    assert any(expected in e for e in errors), errors
+    assert any(expected in e and (message is None or message in e) for e in errors), errors
     with pytest.raises(ValidationError) as caught:
         MODELS[doc["kind"]].model_validate(doc)
-    assert expected in describe_error(caught.value)
+    described = describe_error(caught.value)
+    assert expected in described
+    assert message is None or f"{expected}: " in described and message in described
 
 
 CEL_VARIANTS: list[dict[str, Any]] = [

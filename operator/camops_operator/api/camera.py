@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from camops_operator.api.common import (
     Condition,
     Duration,
+    DurationText,
     ObjectMeta,
     Quantity,
+    QuantityText,
     Rule,
     SpecModel,
     StatusModel,
@@ -87,12 +89,14 @@ class SourceSpec(SpecModel):
             "so the camera serves one connection however many readers there are (needs spec.mediamtx.enabled)."
         ),
     )
-    connect_timeout: Duration = Field(default="10s", description="How long to wait for the camera to answer.")
+    connect_timeout: Duration = Field(
+        default=DurationText("10s"), description="How long to wait for the camera to answer."
+    )
     stall_timeout: Duration = Field(
-        default="15s", description="No packets for this long means the stream stalled: reconnect."
+        default=DurationText("15s"), description="No packets for this long means the stream stalled: reconnect."
     )
     outage_debounce: Duration = Field(
-        default="10s",
+        default=DurationText("10s"),
         description=(
             "A source away this long is announced (io.camops.camera.outage disconnected, then reconnected); "
             "shorter blips are only recorded in status.capture.outages."
@@ -104,7 +108,7 @@ class SnapshotsSpec(SpecModel):
     """JPEG snapshots taken from the stream."""
 
     enabled: bool = Field(default=True, description="Take snapshots.")
-    interval: Duration = Field(default="10s", description="Time between two snapshots, e.g. 1s, 10s, 5m.")
+    interval: Duration = Field(default=DurationText("10s"), description="Time between two snapshots, e.g. 1s, 10s, 5m.")
     quality: int = Field(default=85, ge=1, le=100, description="JPEG quality, 1 to 100.")
     max_width: int | None = Field(
         default=None, ge=16, le=16384, description="Downscale wider pictures to this width (keeps aspect ratio)."
@@ -116,7 +120,7 @@ class RecordingSpec(SpecModel):
 
     enabled: bool = Field(default=False, description="Record segments.")
     segment_duration: Duration = Field(
-        default="60s", description="Target length of one segment; segments are cut at keyframes."
+        default=DurationText("60s"), description="Target length of one segment; segments are cut at keyframes."
     )
     format: Literal["mp4"] = Field(default="mp4", description="Container format of the segments.")
 
@@ -167,7 +171,7 @@ class OfflineQueueSpec(SpecModel):
         default="persistentVolumeClaim",
         description="persistentVolumeClaim (survives pod restarts) or emptyDir (lost with the pod).",
     )
-    size: Quantity = Field(default="2Gi", description="Size of the queue volume.")
+    size: Quantity = Field(default=QuantityText("2Gi"), description="Size of the queue volume.")
     storage_class_name: str | None = Field(default=None, description="StorageClass of the queue volume's claim.")
     max_bytes: Quantity | None = Field(
         default=None, description="Most bytes queued before the overflow policy applies; defaults to 90% of size."
@@ -175,7 +179,9 @@ class OfflineQueueSpec(SpecModel):
     max_items: int | None = Field(
         default=None, ge=1, description="Most items queued before the overflow policy applies."
     )
-    max_age: Duration = Field(default="7d", description="Queued items older than this expire (counted, never silent).")
+    max_age: Duration = Field(
+        default=DurationText("7d"), description="Queued items older than this expire (counted, never silent)."
+    )
     overflow: Literal["dropOldest", "rejectNew"] = Field(
         default="dropOldest",
         description="When the queue is full: dropOldest (keep the newest) or rejectNew (keep the oldest).",
@@ -260,7 +266,9 @@ class AnalysisSpec(SpecModel):
             "divided by N, so it can never exceed what the source delivers."
         ),
     )
-    timeout: Duration = Field(default="5s", description="How long one request may take before it counts as failed.")
+    timeout: Duration = Field(
+        default=DurationText("5s"), description="How long one request may take before it counts as failed."
+    )
     max_in_flight: int = Field(default=2, ge=1, le=64, description="Requests sent at the same time, at most.")
     buffer_size: int = Field(
         default=30,
@@ -291,7 +299,7 @@ class WebhookEventsSpec(SpecModel):
         default="structured",
         description="structured: the event as application/cloudevents+json; binary: ce-* headers, data as the body.",
     )
-    timeout: Duration = Field(default="5s", description="How long one delivery may take.")
+    timeout: Duration = Field(default=DurationText("5s"), description="How long one delivery may take.")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers (not secret).")
     bearer_token_secret_ref: SecretKeyRef | None = Field(
         default=None, description="Secret key holding a token sent as 'Authorization: Bearer <token>'."

@@ -5,10 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar, cast
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar, cast
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    JsonValue,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from camops_workers.redact import redact
 from camops_workers.units import DURATION_PATTERN, QUANTITY_PATTERN, parse_duration, parse_quantity
@@ -19,9 +29,11 @@ __all__ = [
     "VERSION",
     "Condition",
     "Duration",
+    "DurationText",
     "LocalObjectReference",
     "ObjectMeta",
     "Quantity",
+    "QuantityText",
     "Rule",
     "SpecModel",
     "StatusModel",
@@ -38,28 +50,89 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
 
-def _check_duration(value: str) -> str:
-    parse_duration(value)
-    return value
+#: The longest duration or quantity string a field takes (bounds the cost of its CEL rule).
+_MAX_TEXT = 64
+DURATION_POSITIVE = "must be longer than 0s"
+QUANTITY_POSITIVE = "must be more than 0 bytes"
 
 
-def _check_quantity(value: str) -> str:
-    parse_quantity(value)
-    return value
+def _positive_schema(pattern: str, message: str) -> dict[str, Any]:
+    """A field's schema: its format as a pattern, positivity as a CEL rule with a message a user can act on."""
+    return {
+        "type": "string",
+        "pattern": pattern,
+        "maxLength": _MAX_TEXT,
+        # Every part of a value matching ``pattern`` is a non-negative number: it is positive iff a digit is not 0.
+        "x-kubernetes-validations": [{"rule": "self.matches('[1-9]')", "message": message}],
+    }
 
 
-#: A Kubernetes-style duration string such as "500ms", "10s", "5m", "2h" or "7d".
-Duration = Annotated[
-    str,
-    AfterValidator(_check_duration),
-    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
-]
-#: A byte quantity such as "500Mi" or "2Gi".
-Quantity = Annotated[
-    str,
-    AfterValidator(_check_quantity),
-    WithJsonSchema({"type": "string", "pattern": QUANTITY_PATTERN}),
-]
+class _PositiveText(str):
+    """A positive amount as written in a manifest; the string on the wire, parsed once into a number."""
+
+    _kind: ClassVar[str]
+    _pattern: ClassVar[str]
+    _positive: ClassVar[str]
+
+    @classmethod
+    def _parse(cls, value: object) -> Self:
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"invalid {cls._kind} {value!r}: expected a string")
+        if len(value) > _MAX_TEXT:
+            raise ValueError(f"invalid {cls._kind} {value[:20]!r}...: longer than {_MAX_TEXT} characters")
+        return cls(value)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls._parse, serialization=core_schema.plain_serializer_function_ser_schema(str.__str__)
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return _positive_schema(cls._pattern, cls._positive)
+
+
+class DurationText(_PositiveText):
+    """A positive duration as written ("10s", "1h30m"); ``seconds`` is its value ("0s" raises ValueError)."""
+
+    _kind = "duration"
+    _pattern = DURATION_PATTERN
+    _positive = DURATION_POSITIVE
+    seconds: float
+
+    def __new__(cls, text: str) -> Self:
+        seconds = parse_duration(text)
+        if seconds <= 0:
+            raise ValueError(f"{text!r} {DURATION_POSITIVE}")
+        value = super().__new__(cls, text)
+        value.seconds = seconds
+        return value
+
+
+class QuantityText(_PositiveText):
+    """A positive byte quantity as written ("2Gi"); ``bytes`` is its value ("0" raises ValueError)."""
+
+    _kind = "quantity"
+    _pattern = QUANTITY_PATTERN
+    _positive = QUANTITY_POSITIVE
+    bytes: int
+
+    def __new__(cls, text: str) -> Self:
+        count = parse_quantity(text)
+        if count <= 0:
+            raise ValueError(f"{text!r} {QUANTITY_POSITIVE}")
+        value = super().__new__(cls, text)
+        value.bytes = count
+        return value
+
+
+#: A positive Kubernetes-style duration such as "500ms", "10s", "5m", "2h" or "7d" ("0s" is refused).
+Duration = DurationText
+#: A positive byte quantity such as "500Mi" or "2Gi" ("0" is refused).
+Quantity = QuantityText
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 
@@ -86,13 +159,17 @@ class Rule(Generic[SpecT]):
 
 
 class SpecModel(BaseModel):
-    """Base of user-written spec parts: camelCase on the wire, unknown fields rejected."""
+    """Base of user-written spec parts: camelCase on the wire, unknown fields rejected.
+
+    Defaults are validated too, so a defaulted duration is a ``DurationText`` like a written one.
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
         frozen=True,
+        validate_default=True,
     )
 
 

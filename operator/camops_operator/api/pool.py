@@ -19,7 +19,16 @@ from camops_operator.api.camera import (
     StorageSpec,
     Toleration,
 )
-from camops_operator.api.common import Condition, Duration, ObjectMeta, Quantity, SpecModel, StatusModel
+from camops_operator.api.common import (
+    Condition,
+    Duration,
+    DurationText,
+    ObjectMeta,
+    Quantity,
+    QuantityText,
+    SpecModel,
+    StatusModel,
+)
 
 __all__ = [
     "MAX_CAMERAS_PER_WORKER",
@@ -42,14 +51,16 @@ FreeForm = Annotated[
 class PoolQueueSpec(SpecModel):
     """The durable offline queue of each worker: one claim per worker (a StatefulSet volumeClaimTemplate)."""
 
-    size: Quantity = Field(default="10Gi", description="Size of each worker's queue volume.")
+    size: Quantity = Field(default=QuantityText("10Gi"), description="Size of each worker's queue volume.")
     storage_class_name: str | None = Field(default=None, description="StorageClass of the queue claims.")
     max_bytes: Quantity | None = Field(
         default=None,
         description="Most bytes queued per worker before the overflow policy applies; default 90% of size.",
     )
     max_items: int | None = Field(default=None, ge=1, description="Most items queued per worker.")
-    max_age: Duration = Field(default="7d", description="Queued items older than this expire (counted, never silent).")
+    max_age: Duration = Field(
+        default=DurationText("7d"), description="Queued items older than this expire (counted, never silent)."
+    )
     overflow: Literal["dropOldest", "rejectNew"] = Field(
         default="dropOldest",
         description="When the queue is full: dropOldest (keep the newest) or rejectNew (keep the oldest).",

@@ -17,7 +17,6 @@ from camops_operator.api.common import (
     rules_schema,
     run_rules,
 )
-from camops_workers.units import parse_duration
 
 __all__ = [
     "RETENTION_RULES",
@@ -109,7 +108,7 @@ class RetentionPolicySpec(SpecModel):
 
     @property
     def max_age_s(self) -> float:
-        return parse_duration(self.max_age)
+        return self.max_age.seconds
 
 
 class RetentionPolicyStatus(StatusModel):
