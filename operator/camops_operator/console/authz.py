@@ -92,6 +92,7 @@ class KubeAuthorizer:
         self._tokens: dict[str, tuple[float, Reviewed | None]] = {}
         self._access: dict[tuple[str, tuple[str, ...], str, str], tuple[float, bool]] = {}
         self._limit = asyncio.Semaphore(concurrency)
+        self._asking: dict[tuple[str, tuple[str, ...], str, str], asyncio.Future[bool]] = {}
         self.reviews = 0
         self.access_reviews = 0
 
@@ -128,13 +129,20 @@ class KubeAuthorizer:
         cached = self._access.get(key)
         if cached and cached[0] > now:
             return cached[1]
-        async with self._limit:
-            self.access_reviews += 1
-            allowed = await may_get_camera(self.api, who, namespace, name or None)
+        pending = self._asking.get(key)
+        if pending is None:  # one question per (user, namespace, camera) at a time, however many tiles ask
+            pending = self._asking[key] = asyncio.ensure_future(self._ask(who, namespace, name))
+            pending.add_done_callback(lambda _: self._asking.pop(key, None))
+        allowed = await asyncio.shield(pending)
         if len(self._access) > 100_000:
             self._access.clear()
         self._access[key] = (now + ACCESS_TTL_S, allowed)
         return allowed
+
+    async def _ask(self, who: Reviewed, namespace: str, name: str) -> bool:
+        async with self._limit:
+            self.access_reviews += 1
+            return await may_get_camera(self.api, who, namespace, name or None)
 
     async def may_get(self, viewer: Viewer, namespace: str, name: str) -> bool:
         if viewer.everything:
