@@ -10,36 +10,52 @@ in the metrics.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import random
 import subprocess
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from prometheus_client import REGISTRY
 
 from camops_workers.queue import cli as queue_cli
 from camops_workers.queue.breaker import CircuitBreaker
 from camops_workers.queue.durable import DurableQueue, QueueFull, QueueLimits, reserve_for
 from camops_workers.storage.factory import open_store
-from tests.servers.s3 import S3Server, s3_storage_config
+from tests.servers.http_camera import HttpCamera
+from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server, s3_storage_config
 from tests.unit.queue.captures import capture
 
 VOLUME_MIB = 8
 OFFERED = 300
 
 
-@pytest.fixture
-def small_volume(tmp_path: Path) -> Iterator[Path]:
-    """A real 8 MiB filesystem (tmpfs; we run as root), unmounted afterwards."""
-    mount = tmp_path / "volume"
+@contextlib.contextmanager
+def tmpfs(mount: Path, mib: int) -> Iterator[Path]:
+    """A real filesystem of ``mib`` MiB (tmpfs; we run as root), unmounted afterwards."""
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={VOLUME_MIB}m", "tmpfs", str(mount)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={mib}m", "tmpfs", str(mount)], check=True)
     try:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture
+def small_volume(tmp_path: Path) -> Iterator[Path]:
+    with tmpfs(tmp_path / "volume", VOLUME_MIB) as mount:
+        yield mount
+
+
+@pytest.fixture
+def tiny_volume(tmp_path: Path) -> Iterator[Path]:
+    with tmpfs(tmp_path / "tiny", 4) as mount:
+        yield mount
 
 
 def free_bytes(path: Path) -> int:
@@ -145,3 +161,57 @@ def test_reject_new_counts_every_refusal_on_a_full_volume(
     out = queue_stats(queue_dir, capsys, "--json")
     assert f'"dropped": {refused}' in out
     assert '"dropped_volumeFull"' in out
+
+
+@pytest.mark.slow
+def test_camops_local_on_a_full_volume_shows_every_loss_in_its_summary(
+    tiny_volume: Path,
+    s3_server: S3Server,
+    http_camera: Callable[..., HttpCamera],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The whole product: ``camops local`` with its data folder on the 8 MiB volume and the bucket down."""
+    camera = http_camera(width=1920, height=1080)
+    cameras = tiny_volume.parent / "cameras.yaml"
+    cameras.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "camops.io/v1alpha1",
+                "kind": "Camera",
+                "metadata": {"name": "yard"},
+                "spec": {"source": {"url": camera.url}, "snapshots": {"interval": "200ms"}},
+            }
+        )
+    )
+    s3_server.stop()
+    data = tiny_volume / "data"
+    env = {
+        **os.environ,
+        "CAMOPS_STORAGE_ACCESS_KEY": ACCESS_KEY,
+        "CAMOPS_STORAGE_SECRET_KEY": SECRET_KEY,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    argv = ["-f", str(cameras), "--data", str(data), "--endpoint", f"http://{s3_server.endpoint}", "--seconds", "12"]
+    done = subprocess.run(
+        [sys.executable, "-m", "camops_operator.cli", "local", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout[done.stdout.index("camops local ran") :]
+    lines = summary.splitlines()
+    column = lines[1].index("dropped")  # right-aligned under its header
+    row = next(line for line in lines if line.startswith("yard "))
+    dropped_in_summary = int(row[column : column + len("dropped")])
+    stats = json.loads(queue_stats(data / ".camops" / "queue" / "yard", capsys, "--json"))
+    print(
+        f"\ncamops local on a full volume: offered={stats['depth'] + stats['dropped']} queued={stats['depth']} "
+        f"dropped={stats['dropped']} (summary {dropped_in_summary}) by reason={stats['dropped_by_reason']}"
+    )
+    assert stats["dropped"] > 0  # the volume filled up: the oldest made room
+    assert stats["dropped_by_reason"].get("volumeFull", 0) == 0  # and no new capture was refused
+    assert dropped_in_summary == stats["dropped"]
+    assert not any(k.startswith("put_error") for k in stats["counters"])
