@@ -40,6 +40,7 @@ from camops_workers.kube import OPERATOR_NAMESPACE, requires
 from camops_workers.units import parse_quantity
 
 __all__ = [
+    "API_FAILURES",
     "CONFIG_MAP",
     "CRON_JOB",
     "DEPLOYMENT",
@@ -53,6 +54,7 @@ __all__ = [
     "KubeConflictError",
     "KubeError",
     "claim_resize",
+    "describe_failure",
     "drift",
     "ensure_config_map",
     "ensure_cron_job",
@@ -65,6 +67,7 @@ __all__ = [
     "get_own_config_map",
     "get_secret_values",
     "patch_pool_status",
+    "secret_keys",
 ]
 
 #: How often a create-or-patch starts over after losing a race before giving up (TemporaryError upstream).
@@ -110,6 +113,21 @@ class KubeError(Exception):
         self.status = status
         self.reason = reason
         self.message = message
+
+
+#: What a call to the API server can fail with that is worth retrying (refusals, timeouts, dropped connections).
+API_FAILURES: tuple[type[BaseException], ...] = (KubeError, OSError, TimeoutError, aiohttp.ClientError)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A message a person can act on, also for exceptions that carry none (a bare TimeoutError)."""
+    if isinstance(exc, KubeError):
+        return str(exc)
+    text = str(exc).strip()
+    name = type(exc).__name__
+    if isinstance(exc, TimeoutError) and not text:
+        return f"{name}: the Kubernetes API did not answer in time"
+    return f"{name}: {text}" if text else f"{name} (no message)"
 
 
 class KubeConflictError(KubeError):
@@ -426,6 +444,15 @@ async def get_own_config_map(api: KubeApi, namespace: str, name: str) -> JSON | 
 async def ensure_own_config_map(api: KubeApi, manifest: Mapping[str, Any]) -> Applied:
     """Create or patch a ConfigMap of the operator's own namespace (not owned by any Camera)."""
     return await _ensure(api, CONFIG_MAP, manifest, set())
+
+
+@requires("", "secrets", "get")
+async def secret_keys(api: KubeApi, namespace: str, name: str) -> set[str] | None:
+    """The key names a Secret holds (never its values), or None when it does not exist."""
+    secret = await api.request("GET", f"/api/v1/namespaces/{namespace}/secrets/{name}")
+    if secret is None:
+        return None
+    return set((secret.get("data") or {}).keys())
 
 
 @requires("", "secrets", "get")

@@ -18,9 +18,11 @@ from camops_operator.api.common import dump, make_condition
 __all__ = [
     "CONDITION_TYPES",
     "DRIFT_FAILED",
+    "SECRET_NOT_FOUND",
     "MediaSync",
     "Observed",
     "compute_status",
+    "events_for",
     "media_configured",
     "status_changes",
     "transitions",
@@ -31,6 +33,12 @@ WORKER_AVAILABLE = "WorkerAvailable"
 SOURCE_CONNECTED = "SourceConnected"
 STORAGE_REACHABLE = "StorageReachable"
 MEDIA_PATH_CONFIGURED = "MediaPathConfigured"
+#: The reason of the conditions a missing Secret blocks (WorkerAvailable, MediaPathConfigured).
+SECRET_NOT_FOUND = "SecretNotFound"  # noqa: S105 - a condition reason, not a secret
+INVALID_SPEC = "InvalidSpec"
+SYNC_FAILED = "SyncFailed"
+#: Reasons that need a person: a Warning Event as soon as a condition takes one (even at the first status).
+ACTIONABLE_REASONS = frozenset({INVALID_SPEC, "SecretNotFound", "DriftFailed", SYNC_FAILED})
 #: MediaPathConfigured's reason while the drift repair pass fails as a whole (e.g. its ledger is unreadable).
 DRIFT_FAILED = "DriftFailed"
 #: Whether spec.analysis's endpoint answers. Informational: a failing endpoint never blocks capture,
@@ -78,6 +86,8 @@ class Observed:
     capture: CaptureStatus | None
     media: MediaSync
     invalid: str | None = None
+    #: Secrets the Camera names that are missing (one message each, naming the Secret and the field).
+    secrets_missing: tuple[str, ...] = ()
     #: Whether spec.analysis is set; None: judge from the worker's report (it reports analysisReachable only then).
     analysis: bool | None = None
 
@@ -92,6 +102,8 @@ class _Cond:
 def _worker(obs: Observed) -> _Cond:
     if obs.paused:
         return _Cond("False", "Paused", "spec.paused is true: the worker is scaled to 0")
+    if obs.secrets_missing:
+        return _Cond("False", SECRET_NOT_FOUND, "; ".join(obs.secrets_missing) + ": the worker cannot start without it")
     if obs.deployment is None:
         return _Cond("False", "Pending", "the worker Deployment does not exist yet")
     status = obs.deployment.get("status") or {}
@@ -134,7 +146,7 @@ def _media(obs: Observed) -> _Cond:
         return _Cond("Unknown", "Pending", obs.media.message or "not synced yet")
     if obs.media.ok:
         return _Cond("True", "Configured", obs.media.message or "the MediaMTX path is configured")
-    return _Cond("False", obs.media.reason or "SyncFailed", obs.media.message or "MediaMTX could not be configured")
+    return _Cond("False", obs.media.reason or SYNC_FAILED, obs.media.message or "MediaMTX could not be configured")
 
 
 def _analysis(obs: Observed) -> _Cond:
@@ -163,7 +175,7 @@ def _picture(obs: Observed) -> _Cond:
 
 def _ready(obs: Observed, parts: dict[str, _Cond]) -> _Cond:
     if obs.invalid is not None:
-        return _Cond("False", "InvalidSpec", obs.invalid)
+        return _Cond("False", INVALID_SPEC, obs.invalid)
     if obs.paused:
         return _Cond("False", "Paused", "spec.paused is true")
     for kind in (WORKER_AVAILABLE, MEDIA_PATH_CONFIGURED, SOURCE_CONNECTED, STORAGE_REACHABLE):
@@ -249,3 +261,37 @@ def transitions(previous: CameraStatus | None, new: CameraStatus) -> list[tuple[
         return bool(c.type == PICTURE_HEALTHY and before.reason != c.reason)
 
     return [(c.type, c.status, c.reason, c.message) for c in new.conditions if changed(c)]
+
+
+def events_for(previous: CameraStatus | None, new: CameraStatus) -> list[tuple[str, str, str]]:
+    """(type, reason, message) of the Events a status change deserves (pure).
+
+    * A condition turning False with a reason a person must act on (an invalid spec, a
+      missing Secret, MediaMTX refusing or its drift repair failing): ``Warning``, also at
+      the first status and when only the reason changes.
+    * Later, every status change: ``Warning`` when a condition turns False (or Ready Unknown),
+      else ``Normal``.
+    * The first status with nothing to act on: one ``Normal Reconciled`` with the phase.
+
+    Ready repeating another condition's actionable reason is not posted twice.
+    """
+    old = {c.type: c for c in (previous.conditions if previous else [])}
+    first = not old
+    out: list[tuple[str, str, str]] = []
+    for cond in sorted(new.conditions, key=lambda c: c.type == READY):  # Ready last: it may repeat another
+        before = old.get(cond.type)
+        changed = before is None or before.status != cond.status
+        actionable = (
+            cond.status == "False"
+            and cond.reason in ACTIONABLE_REASONS
+            and (before is None or before.status != cond.status or before.reason != cond.reason)
+        )
+        if not actionable and (first or not changed):
+            continue
+        if cond.type == READY and any(reason == cond.reason for _, reason, _ in out):
+            continue
+        warn = cond.status == "False" or (cond.type == READY and cond.status == "Unknown")
+        out.append(("Warning" if warn else "Normal", cond.reason, f"{cond.type}={cond.status}: {cond.message}"))
+    if first and not out:
+        out.append(("Normal", "Reconciled", f"phase {new.phase.value if new.phase else 'unknown'}"))
+    return out

@@ -71,6 +71,7 @@ async def test_the_operator_works_under_the_charts_rbac(
         monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
         async with aiohttp.ClientSession(kube.url, headers=ADMIN_HEADERS) as session:
             cluster = Cluster(kube=kube, session=session)
+            await cluster.create_storage_secret()
             async with running_operator(settings):
                 await cluster.create(
                     {

@@ -80,6 +80,7 @@ RESOURCES: dict[str, dict[str, Any]] = {
     "v1/configmaps": {"kind": "ConfigMap", "namespaced": True, "verbs": _ALL_VERBS},
     "v1/persistentvolumeclaims": {"kind": "PersistentVolumeClaim", "namespaced": True, "verbs": _ALL_VERBS},
     "v1/events": {"kind": "Event", "namespaced": True},
+    "v1/secrets": {"kind": "Secret", "namespaced": True},
     "v1/namespaces": {"kind": "Namespace", "namespaced": False},
     "apps/v1/deployments": {
         "kind": "Deployment",

@@ -45,12 +45,14 @@ __all__ = [
     "CONFIG_FILE",
     "CONTRACT_HASH_ANNOTATION",
     "SecretMount",
+    "SecretUse",
     "build_worker_config_map",
     "build_worker_deployment",
     "cluster_environment",
     "contract_json",
     "fleet_events",
     "secret_mounts",
+    "secret_uses",
     "storage_secret",
     "worker_name",
 ]
@@ -156,6 +158,39 @@ def secret_mounts(camera: Camera, settings: OperatorSettings) -> list[SecretMoun
     for purpose, secret_name, key in token_secrets(camera):  # spec.analysis / spec.events tokens
         mounts.append(SecretMount(f"{purpose}-token", secret_name, ((key, "token"),), f"{TOKENS_DIR}/{purpose}"))
     return mounts
+
+
+_TOKEN_FIELDS = {
+    "analysis": "spec.analysis",
+    "events-webhook": "spec.events.webhook",
+    "events-nats": "spec.events.nats",
+}
+
+
+@dataclass(frozen=True)
+class SecretUse:
+    """One Secret a Camera names: the spec field naming it, the Secret and the keys read from it."""
+
+    field: str
+    secret: str
+    keys: tuple[str, ...]
+
+
+def secret_uses(camera: Camera, settings: OperatorSettings, *, storage: bool = True) -> list[SecretUse]:
+    """Every Secret the Camera's worker mounts or its MediaMTX path needs (``storage``: include the store's)."""
+    out: list[SecretUse] = []
+    creds = camera.spec.source.credentials_secret_ref
+    if creds is not None:
+        out.append(SecretUse("spec.source.credentialsSecretRef", creds.name, (creds.username_key, creds.password_key)))
+    if storage:
+        name, access, secret = storage_secret(camera, settings)
+        own = camera.spec.storage.secret_ref is not None
+        out.append(
+            SecretUse("spec.storage.secretRef" if own else "the operator's storage Secret", name, (access, secret))
+        )
+    for purpose, secret_name, key in token_secrets(camera):
+        out.append(SecretUse(f"{_TOKEN_FIELDS.get(purpose, purpose)} token", secret_name, (key,)))
+    return out
 
 
 def contract_json(contract: WorkerConfig) -> str:

@@ -26,6 +26,7 @@ from camops_operator.handlers.context import Runtime, retry_delay
 from camops_operator.handlers.context import runtime as current_runtime
 from camops_operator.handlers.indexes import MEDIA_CAMERAS, RETENTION_POLICIES, policies_in
 from camops_operator.handlers.pool import pooled_worker, pooled_worker_view
+from camops_operator.handlers.secrets import SECRET_NOT_FOUND, SecretNotFoundError, credentials_for, missing_secrets
 from camops_operator.mediamtx import MediaMTXError
 from camops_operator.settings import OperatorSettings
 from camops_operator.status import (
@@ -33,13 +34,13 @@ from camops_operator.status import (
     MediaSync,
     Observed,
     compute_status,
+    events_for,
     media_configured,
     status_changes,
-    transitions,
 )
 from camops_workers.redact import redact
 
-__all__ = ["credentials_for", "reconcile", "register", "sync_media"]
+__all__ = ["reconcile", "register", "sync_media"]
 
 GROUP, VERSION, PLURAL = "camops.io", "v1alpha1", "cameras"
 log = logging.getLogger("camops.operator")
@@ -77,11 +78,8 @@ def _write_status(
     changes = status_changes(previous, new)
     if changes is not None:
         patch.setdefault("status", {}).update(changes)
-        if previous is None or not previous.conditions:  # the first status: one Event, not one per condition
-            kopf.event(body, type="Normal", reason="Reconciled", message=f"phase {new.phase}")
-        for kind, status, reason, message in transitions(previous, new) if previous and previous.conditions else []:
-            event_type = "Normal" if status == "True" or (kind != "Ready" and status == "Unknown") else "Warning"
-            kopf.event(body, type=event_type, reason=reason, message=redact(f"{kind}={status}: {message}"))
+        for event_type, reason, message in events_for(previous, new):
+            kopf.event(body, type=event_type, reason=reason, message=redact(message)[:1000])
     key = (body.get("metadata", {}).get("namespace", ""), body.get("metadata", {}).get("name", ""))
     rt.set_phase(key, new.phase.value if new.phase else None)
     return new
@@ -101,16 +99,6 @@ def _invalid(rt: Runtime, body: kopf.Body, patch: kopf.Patch, message: str) -> k
     rt.metrics.reconciles.labels(result="invalid").inc()
     log.warning("camera %s/%s: invalid spec: %s", meta.get("namespace"), meta.get("name"), redact(message))
     return kopf.PermanentError(f"InvalidSpec: {message}")
-
-
-async def credentials_for(rt: Runtime, camera: Camera) -> tuple[str, str] | None:
-    ref = camera.spec.source.credentials_secret_ref
-    if ref is None:
-        return None
-    values = await k8s.get_secret_values(
-        rt.require_kube(), camera.namespace, ref.name, (ref.username_key, ref.password_key)
-    )
-    return (values[0], values[1]) if values else None
 
 
 async def sync_media(rt: Runtime, camera: Camera, policies_index: Any, old: Camera | None = None) -> MediaSync:
@@ -142,6 +130,8 @@ async def sync_media(rt: Runtime, camera: Camera, policies_index: Any, old: Came
         result = media_configured(conf["name"])
         if rt.drift_failure is not None:  # configured now, but nothing keeps it configured
             result = MediaSync(True, False, f"path {conf['name']} written, but {rt.drift_failure}", DRIFT_FAILED)
+    except SecretNotFoundError as exc:  # never write the path without the camera's credentials
+        result = MediaSync(True, False, f"not configured: {exc}", SECRET_NOT_FOUND)
     except MediaMTXError as exc:
         rt.metrics.mediamtx_errors.labels(operation="sync").inc()
         result = MediaSync(True, False, redact(str(exc)))
@@ -188,17 +178,20 @@ async def reconcile(body: kopf.Body, old: Any, patch: kopf.Patch, retry: int, re
             old_camera = Camera.model_validate({**dict(body), "spec": old["spec"]})
         except ValidationError:
             old_camera = None
+    key = (camera.namespace, camera.name)
     try:
         if camera.spec.pool:  # a pool worker serves it: no children of its own
             deployment = await pooled_worker(rt, camera, kwargs)
         else:
             deployment = await _apply_children(rt, camera, new=reason == "create")
+        rt.secrets[key] = tuple(await missing_secrets(rt, camera, storage=not camera.spec.pool))
     except ContractError as exc:
         raise _invalid(rt, body, patch, str(exc)) from None
-    except (k8s.KubeError, OSError, TimeoutError) as exc:
+    except k8s.API_FAILURES as exc:
         rt.metrics.reconciles.labels(result="retry").inc()
-        log.warning("camera %s/%s: applying children failed: %s", camera.namespace, camera.name, redact(str(exc)))
-        raise kopf.TemporaryError(redact(str(exc)), delay=_delay(rt, retry)) from None
+        message = redact(k8s.describe_failure(exc))
+        log.warning("camera %s/%s: applying children failed: %s", camera.namespace, camera.name, message)
+        raise kopf.TemporaryError(f"applying children failed: {message}", delay=_delay(rt, retry)) from None
     media = await sync_media(rt, camera, kwargs.get(RETENTION_POLICIES), old_camera)
     obs = Observed(
         generation=camera.metadata.generation,
@@ -206,9 +199,15 @@ async def reconcile(body: kopf.Body, old: Any, patch: kopf.Patch, retry: int, re
         deployment=deployment,
         capture=previous.capture if previous else None,
         media=media,
+        secrets_missing=rt.secrets[key],
     )
     _write_status(rt, body, patch, obs, previous)
     rt.metrics.handler_seconds.labels(handler=f"camera.{reason}").observe(time.monotonic() - started)
+    if rt.secrets[key]:  # retried with backoff until the Secret appears (status already says which)
+        rt.metrics.reconciles.labels(result="retry").inc()
+        missing = "; ".join(rt.secrets[key])
+        log.warning("camera %s/%s: %s", camera.namespace, camera.name, missing)
+        raise kopf.TemporaryError(f"{SECRET_NOT_FOUND}: {missing}", delay=_delay(rt, retry))
     if media.wanted and media.ok is False and media.reason != DRIFT_FAILED:  # the drift loop retries that itself
         rt.metrics.reconciles.labels(result="retry").inc()
         log.warning("camera %s/%s: MediaMTX path not configured: %s", camera.namespace, camera.name, media.message)
@@ -235,11 +234,13 @@ async def roll_up(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
             deployment = pooled_worker_view(rt, camera, kwargs)
         else:
             deployment = await k8s.get_deployment(rt.require_kube(), camera.namespace, worker_name(camera))
-    except (k8s.KubeError, OSError, TimeoutError) as exc:
-        log.warning("camera %s/%s: reading the worker failed: %s", camera.namespace, camera.name, redact(str(exc)))
+    except k8s.API_FAILURES as exc:
+        message = redact(k8s.describe_failure(exc))
+        log.warning("camera %s/%s: reading the worker failed: %s", camera.namespace, camera.name, message)
         return
     media = rt.media.get((camera.namespace, camera.name), MediaSync(camera.spec.mediamtx.enabled))
     obs = Observed(
+        secrets_missing=rt.secrets.get((camera.namespace, camera.name), ()),
         generation=(previous.observed_generation if previous else None) or camera.metadata.generation,
         paused=camera.spec.paused,
         deployment=deployment,
@@ -256,6 +257,7 @@ async def delete(body: kopf.Body, runtime: datetime.timedelta, retry: int, **kwa
     meta = body.get("metadata", {})
     key = (meta.get("namespace", ""), meta.get("name", ""))
     rt.media.pop(key, None)
+    rt.secrets.pop(key, None)
     rt.set_phase(key, None)
     try:
         camera = Camera.model_validate(dict(body))
@@ -269,13 +271,12 @@ async def delete(body: kopf.Body, runtime: datetime.timedelta, retry: int, **kwa
     except MediaMTXError as exc:
         rt.metrics.mediamtx_errors.labels(operation="delete").inc()
         if runtime.total_seconds() >= rt.settings.mediamtx_delete_timeout:
-            log.error(
-                "camera %s/%s: gave up removing MediaMTX path %s after %.0fs: %s (the drift timer removes it later)",
-                *key,
-                name,
-                runtime.total_seconds(),
-                redact(str(exc)),
+            message = (
+                f"gave up removing MediaMTX path {name} after {runtime.total_seconds():.0f} s: {redact(str(exc))}; "
+                "the drift repair removes it once MediaMTX answers"
             )
+            log.error("camera %s/%s: %s", *key, message)
+            kopf.event(body, type="Warning", reason="MediaMTXPathLeft", message=message[:1000])
             return
         delay = min(_delay(rt, retry), max(1.0, rt.settings.mediamtx_delete_timeout - runtime.total_seconds()))
         raise kopf.TemporaryError(f"MediaMTX: {redact(str(exc))}", delay=delay) from None

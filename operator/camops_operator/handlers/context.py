@@ -40,6 +40,8 @@ class Runtime:
     mediamtx: MediaMTXApi | None = None
     #: Last MediaMTX sync per camera ((namespace, name) -> result), for the status timer.
     media: dict[tuple[str, str], MediaSync] = field(default_factory=dict)
+    #: Missing Secrets per camera (one message each) found by its last reconcile, for the status timer.
+    secrets: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     #: Last phase per camera, for the cameras-by-phase gauge.
     phases: dict[tuple[str, str], str] = field(default_factory=dict)
     #: kopf's live indices, captured from the first handler call (they are complete by then).

@@ -28,11 +28,11 @@ from camops_operator.builders.mediamtx import (
     mediamtx_path_name,
     retention_record_delete_after,
 )
-from camops_operator.handlers.camera import credentials_for
 from camops_operator.handlers.context import Runtime
 from camops_operator.handlers.indexes import MEDIA_CAMERAS, RETENTION_POLICIES, policies_in
+from camops_operator.handlers.secrets import SecretNotFoundError, credentials_for
 from camops_operator.mediamtx import MediaMTXError
-from camops_operator.status import DRIFT_FAILED, MediaSync, media_configured
+from camops_operator.status import DRIFT_FAILED, SECRET_NOT_FOUND, MediaSync, media_configured
 from camops_workers.redact import redact
 
 __all__ = ["LEDGER_NAME", "DriftReport", "drift_once", "drift_task"]
@@ -77,6 +77,13 @@ async def _write_ledger(rt: Runtime, names: set[str]) -> None:
     await k8s.ensure_own_config_map(rt.require_kube(), manifest)
 
 
+def _failed(rt: Runtime, exc: Exception) -> MediaSync:
+    if isinstance(exc, SecretNotFoundError):  # never write the path without the camera's credentials
+        return MediaSync(True, False, f"not configured: {exc}", SECRET_NOT_FOUND)
+    rt.metrics.mediamtx_errors.labels(operation="drift").inc()
+    return MediaSync(True, False, redact(str(exc)))
+
+
 async def drift_once(rt: Runtime) -> DriftReport:
     """One repair pass (needs the indices and a MediaMTX client)."""
     api = rt.mediamtx
@@ -107,10 +114,9 @@ async def drift_once(rt: Runtime) -> DriftReport:
                 credentials=await credentials_for(rt, camera),
             )
             outcome = await api.ensure_path(name, full, current if current is not None else None)
-        except (MediaMTXError, k8s.KubeError) as exc:
+        except (SecretNotFoundError, MediaMTXError, k8s.KubeError) as exc:
             errors += 1
-            rt.metrics.mediamtx_errors.labels(operation="drift").inc()
-            rt.media[(camera.namespace, camera.name)] = MediaSync(True, False, redact(str(exc)))
+            rt.media[(camera.namespace, camera.name)] = _failed(rt, exc)
             continue
         rt.media[(camera.namespace, camera.name)] = media_configured(name)
         if outcome == "added":

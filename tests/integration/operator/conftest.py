@@ -36,4 +36,6 @@ def operator_settings(mediamtx_server: MediaMTXStandIn) -> OperatorSettings:
 async def cluster(kube_server: KubeServer, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Cluster]:
     monkeypatch.setenv("KUBECONFIG", str(kube_server.kubeconfig))
     async with aiohttp.ClientSession(kube_server.url) as session:
-        yield Cluster(kube=kube_server, session=session)
+        cluster = Cluster(kube=kube_server, session=session)
+        await cluster.create_storage_secret()  # as the README has users do
+        yield cluster

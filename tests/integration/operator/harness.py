@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import threading
 import time
@@ -17,9 +18,11 @@ from camops_operator.run import serve
 from camops_operator.settings import OperatorSettings
 from tests.servers.kube import KubeServer
 
-__all__ = ["CAMERAS", "Cluster", "eventually", "running_operator"]
+__all__ = ["CAMERAS", "STORAGE_SECRET", "Cluster", "eventually", "running_operator"]
 
 CAMERAS = "camops.io/v1alpha1/cameras"
+#: The operator's default storage Secret, as the README has the user create it in each camera namespace.
+STORAGE_SECRET = "camops-storage"  # noqa: S105 - a Secret name
 T = TypeVar("T")
 
 
@@ -58,6 +61,26 @@ class Cluster:
             result: dict[str, Any] = await resp.json()
             return result
 
+    async def create_secret(self, name: str, data: dict[str, str], namespace: str | None = None) -> None:
+        """A Secret with ``data`` (plain text, encoded here), as ``kubectl create secret generic`` makes it."""
+        ns = namespace or self.namespace
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": ns},
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+        }
+        async with self.session.post(f"/api/v1/namespaces/{ns}/secrets", json=body) as resp:
+            assert resp.status < 300, await resp.text()
+
+    async def create_storage_secret(self) -> None:
+        """The operator's default storage Secret in this namespace (as the README has users create it)."""
+        await self.create_secret(STORAGE_SECRET, {"accessKey": "camops", "secretKey": "not-a-real-key"})
+
+    async def delete_secret(self, name: str, namespace: str | None = None) -> None:
+        async with self.session.delete(f"/api/v1/namespaces/{namespace or self.namespace}/secrets/{name}") as resp:
+            assert resp.status < 300, await resp.text()
+
     async def patch_spec(self, name: str, spec: dict[str, Any]) -> None:
         headers = {"Content-Type": "application/merge-patch+json"}
         async with self.session.patch(self._path(name), json={"spec": spec}, headers=headers) as resp:
@@ -77,6 +100,17 @@ class Cluster:
 
     def child(self, resource: str, name: str) -> dict[str, Any] | None:
         return self.kube.get(resource, self.namespace, name)
+
+    def events(self, name: str, reason: str | None = None) -> list[dict[str, Any]]:
+        """The Events posted about the Camera ``name`` (optionally with one reason), oldest first."""
+        found = [
+            e
+            for e in (
+                self.kube.get("v1/events", self.namespace, n) for n in self.kube.names("v1/events", self.namespace)
+            )
+            if e and e.get("involvedObject", {}).get("name") == name and (reason is None or e.get("reason") == reason)
+        ]
+        return sorted(found, key=lambda e: int(e.get("metadata", {}).get("resourceVersion", "0")))
 
     def condition(self, name: str, kind: str) -> dict[str, Any] | None:
         cam = self.camera(name) or {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,12 @@ async def test_wiped_mediamtx_is_repaired_and_orphans_removed_but_foreign_paths_
             await cluster.create(camera(name, record=True))
         wanted = {"site-a-c1", "site-a-c2", "site-a-c3"}
         await eventually(lambda: wanted <= set(mediamtx_server.paths), what="3 paths")
+        await eventually(  # every reconcile done: what is added from now on is the drift repair's
+            lambda: all(
+                (c := cluster.condition(n, "MediaPathConfigured")) and c["status"] == "True" for n in ("c1", "c2", "c3")
+            ),
+            what="3 cameras reconciled",
+        )
         mediamtx_server.wipe()  # MediaMTX restarted: API changes are gone
         mediamtx_server.paths["lobby-tv"] = {"name": "lobby-tv", "source": "publisher"}  # from its own config file
         await eventually(lambda: wanted <= set(mediamtx_server.paths), what="paths re-applied")
@@ -83,6 +90,10 @@ async def test_deletion_is_not_blocked_longer_than_the_timeout(
             timeout=operator_settings.mediamtx_delete_timeout + 10,
             what="camera released",
         )
+        (event,) = await eventually(lambda: cluster.events("gate", "MediaMTXPathLeft"), what="a Warning Event")
+        assert event["type"] == "Warning"
+        assert "site-a-gate" in event["message"]
+        assert "drift repair removes it" in event["message"]
 
 
 async def test_retention_policy_sets_record_delete_after(
@@ -141,6 +152,7 @@ async def test_a_failing_drift_pass_sets_media_path_configured_false_with_its_re
         monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
         async with aiohttp.ClientSession(kube.url, headers=ADMIN_HEADERS) as session:
             cluster = Cluster(kube=kube, session=session)
+            await cluster.create_storage_secret()
             async with running_operator(operator_settings):
                 await cluster.create(camera("gate"))
                 cond = await eventually(
@@ -160,3 +172,28 @@ async def test_a_failing_drift_pass_sets_media_path_configured_false_with_its_re
                     what="MediaPathConfigured True after the fix",
                 )
                 assert kube.get("v1/configmaps", "camops-system", "camops-mediamtx-paths") is not None
+
+
+async def test_status_is_written_only_when_it_changes(
+    cluster: Cluster, operator_settings: OperatorSettings, mediamtx_server: MediaMTXStandIn
+) -> None:
+    """A MediaMTX restart re-adds the path: the Camera's status (and its resourceVersion) stays as it was."""
+
+    def version() -> str:
+        return str((cluster.camera("gate") or {}).get("metadata", {}).get("resourceVersion"))
+
+    async with running_operator(operator_settings) as metrics:
+        await cluster.create(camera("gate"))
+        await eventually(
+            lambda: (c := cluster.condition("gate", "MediaPathConfigured")) and c["status"] == "True", what="path"
+        )
+        settle = 4 * max(operator_settings.status_interval, operator_settings.drift_interval)
+        await asyncio.sleep(settle)
+        before, status = version(), (cluster.camera("gate") or {})["status"]
+        added = metrics.mediamtx_repairs.labels(action="added")._value.get()
+        mediamtx_server.wipe()
+        await eventually(lambda: "site-a-gate" in mediamtx_server.paths, what="path re-added")
+        assert metrics.mediamtx_repairs.labels(action="added")._value.get() == added + 1
+        await asyncio.sleep(settle)  # several status roll-ups and drift passes
+        assert (cluster.camera("gate") or {})["status"] == status
+        assert version() == before, "the Camera was written although nothing changed"

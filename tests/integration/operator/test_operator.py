@@ -134,6 +134,10 @@ async def test_invalid_spec_is_reported_and_builds_nothing(
         assert "nothing to capture" in ready["message"]
         assert (cluster.camera("gate") or {})["status"]["phase"] == "Failed"
         assert cluster.child(DEPLOYMENTS, "gate-worker") is None
+        (event,) = await eventually(lambda: cluster.events("gate", "InvalidSpec"), what="a Warning Event")
+        assert event["type"] == "Warning"
+        assert "nothing to capture" in event["message"]
+        assert not cluster.events("gate", "Reconciled"), "an invalid spec is not a Normal 'Reconciled'"
 
 
 async def test_restart_resumes_without_duplicates_or_rewrites(

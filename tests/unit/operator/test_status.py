@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from camops_operator.api.camera import CameraPhase, CaptureStatus
-from camops_operator.status import MediaSync, Observed, compute_status, status_changes, transitions
+from camops_operator.status import MediaSync, Observed, compute_status, events_for, status_changes, transitions
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 AVAILABLE: dict[str, Any] = {"status": {"availableReplicas": 1}}
@@ -86,3 +86,33 @@ def test_a_report_from_a_worker_that_is_gone_is_not_trusted() -> None:
     assert conds(s)["StorageReachable"] == ("Unknown", "WorkerUnavailable")
     assert conds(s)["Ready"] == ("False", "Unavailable")
     assert s.phase == CameraPhase.PENDING
+
+
+def test_events_warn_about_what_a_person_must_fix_from_the_first_status() -> None:
+    invalid = compute_status(obs(invalid="spec.snapshots: nothing to capture"), None, T0)
+    assert events_for(None, invalid) == [("Warning", "InvalidSpec", "Ready=False: spec.snapshots: nothing to capture")]
+    missing = ("Secret site-a/gate-login (spec.source.credentialsSecretRef) does not exist",)
+    first = compute_status(
+        obs(secrets_missing=missing, media=MediaSync(True, False, f"not configured: {missing[0]}", "SecretNotFound")),
+        None,
+        T0,
+    )
+    posted = events_for(None, first)
+    assert {(t, r) for t, r, _ in posted} == {("Warning", "SecretNotFound")}
+    assert len(posted) == 2  # WorkerAvailable and MediaPathConfigured; Ready does not repeat it
+    assert all("site-a/gate-login" in m for _, _, m in posted)
+    assert events_for(first, compute_status(obs(secrets_missing=missing, media=first_media(first)), first, T0)) == []
+
+
+def first_media(status: Any) -> MediaSync:
+    cond = next(c for c in status.conditions if c.type == "MediaPathConfigured")
+    return MediaSync(True, False, cond.message, cond.reason)
+
+
+def test_a_good_first_status_is_one_normal_event_and_a_reason_change_to_act_on_warns() -> None:
+    pending = compute_status(obs(deployment=None, capture=None), None, T0)
+    assert events_for(None, pending) == [("Normal", "Reconciled", "phase Pending")]
+    missing = compute_status(
+        obs(deployment=None, capture=None, secrets_missing=("Secret s/x (f) does not exist",)), pending, T0
+    )
+    assert [(t, r) for t, r, _ in events_for(pending, missing)] == [("Warning", "SecretNotFound")]  # False -> False
