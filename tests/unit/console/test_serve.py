@@ -16,8 +16,11 @@ def test_addresses() -> None:
     assert split_address("9000") == ("127.0.0.1", 9000)
     assert split_address("[::1]:81") == ("::1", 81)
     assert split_address("localhost") == ("localhost", 8080)
-    assert is_loopback("127.0.0.2") and is_loopback("::1") and is_loopback("localhost")
-    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    assert is_loopback("127.0.0.2")
+    assert is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("0.0.0.0")
+    assert not is_loopback("192.168.1.5")
 
 
 def test_local_console_refuses_anything_but_loopback() -> None:
