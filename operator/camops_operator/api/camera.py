@@ -606,7 +606,14 @@ class CaptureStatus(StatusModel):
     queue_depth: int = Field(default=0, ge=0, description="Items waiting in the offline queue.")
     queue_bytes: int = Field(default=0, ge=0, description="Bytes waiting in the offline queue.")
     dropped: int = Field(default=0, ge=0, description="Items dropped by the queue's overflow or age bounds.")
-    reconnects: int = Field(default=0, ge=0, description="Reconnects to the source since the worker started.")
+    reconnects: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Times the source delivered again after a failure, since the worker started (failed attempts "
+            "are counted by the camops_capture_source_errors_total metric)."
+        ),
+    )
     source_connected: bool | None = Field(default=None, description="Whether the source delivers right now.")
     storage_reachable: bool | None = Field(default=None, description="Whether the last upload attempt succeeded.")
     analysis_reachable: bool | None = Field(

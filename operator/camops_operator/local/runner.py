@@ -66,8 +66,10 @@ def view_from_status(status: WorkerStatus, previous: CameraView, baseline: Queue
         dropped=queue.dropped + queue.expired - base.dropped,
         failed=queue.failed,
         reconnects=capture.reconnects,
+        source_errors=capture.source_errors,
         last_snapshot_at=capture.last_snapshot_at,
         last_error=capture.last_error,
+        error_seen=capture.last_error or previous.error_seen,
         storage_state=status.breaker_state,
         storage_error=status.storage_error,
         picture=state,
@@ -173,7 +175,10 @@ class LocalRunner:
         except Exception as exc:  # one camera's crash must not end the others; it is shown
             log.exception("camera=%s worker crashed", name)
             with self._lock:
-                self._views[name] = replace(self._views[name], state="failed", last_error=redact(exc), exit_code=1)
+                error = redact(exc)
+                self._views[name] = replace(
+                    self._views[name], state="failed", last_error=error, error_seen=error, exit_code=1
+                )
             return
         with self._lock:
             storage_up = self._views[name].storage_state == "closed"

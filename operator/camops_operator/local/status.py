@@ -42,8 +42,13 @@ class CameraView:
     dropped: int = 0
     failed: int = 0
     reconnects: int = 0
+    #: failed sessions and fetches this run (unexpected exceptions in the capture loop included)
+    source_errors: int = 0
     last_snapshot_at: datetime | None = None
+    #: the worker's current error (None once the camera delivers again)
     last_error: str | None = None
+    #: the newest error this run had, kept after recovery for the summary
+    error_seen: str | None = None
     storage_state: str = "closed"
     storage_error: str | None = None
     exit_code: int | None = None
@@ -98,6 +103,8 @@ def render_line(view: CameraView, now: datetime, *, name_width: int = 0, width: 
         parts.append(f"dropped {view.dropped}")
     if view.picture and view.picture != "Healthy":
         parts.append(view.picture_message or f"picture {view.picture}")
+    if view.source_errors:
+        parts.append(f"errors {view.source_errors}")
     problem = _problem(view)
     if problem:
         parts.append(f"error: {redact(problem)}")
@@ -119,19 +126,38 @@ def render_block(views: Sequence[CameraView], now: datetime, *, width: int | Non
     return [render_line(v, now, name_width=name_width, width=width) for v in views]
 
 
+def _summary_error(view: CameraView) -> str:
+    """The error column: the current problem, else the newest one this run had and got over."""
+    if view.storage_error or view.last_error:
+        return redact(view.storage_error or view.last_error or "")
+    if view.error_seen:
+        return f"{redact(view.error_seen)} (recovered)"
+    return "-"
+
+
 def render_summary(views: Sequence[CameraView], *, elapsed_s: float, location: str) -> list[str]:
-    """The table printed when ``camops local`` ends: what each camera produced and what is still queued."""
+    """The table printed when ``camops local`` ends: what each camera produced and what is still queued.
+
+    ``reconnects`` counts the times a camera came back after a failure; ``errors`` the failed
+    sessions and fetches (a camera down for a minute has many errors and one reconnect).
+    """
     name_width = max([len("camera")] + [len(v.name) for v in views])
     header = (
         f"{'camera':<{name_width}}  {'snapshots':>9}  {'segments':>8}  {'bytes':>10}  {'stored':>6}  "
-        f"{'queued':>6}  {'dropped':>7}  {'reconnects':>10}  {'picture':<24}  last error"
+        f"{'queued':>6}  {'dropped':>7}  {'reconnects':>10}  {'errors':>6}  {'picture':<24}  last error"
     )
     lines = [f"camops local ran {elapsed_s:.0f}s; objects are in {location}", header]
     for v in views:
-        error = redact(v.storage_error or v.last_error or "-")
         lines.append(
             f"{v.name:<{name_width}}  {v.snapshots:>9}  {v.segments:>8}  {format_bytes(v.bytes):>10}  "
-            f"{v.uploaded:>6}  {v.queue_depth:>6}  {v.dropped:>7}  {v.reconnects:>10}  {_picture_cell(v):<24}  {error}"
+            f"{v.uploaded:>6}  {v.queue_depth:>6}  {v.dropped:>7}  {v.reconnects:>10}  {v.source_errors:>6}  "
+            f"{_picture_cell(v):<24}  {_summary_error(v)}"
+        )
+    parked = sum(v.failed for v in views)
+    if parked:
+        lines.append(
+            f"{parked} item(s) the store refused for good are parked as failed: "
+            "`camops queue stats --queue DIR` lists them, `camops queue retry --queue DIR` re-arms them."
         )
     queued = sum(v.queue_depth for v in views)
     if queued:

@@ -90,3 +90,21 @@ def test_summary_lists_each_camera_and_what_is_still_queued() -> None:
 def test_summary_without_a_backlog_says_nothing_about_the_queue() -> None:
     lines = render_summary([CameraView(name="a", snapshots=1, uploaded=1)], elapsed_s=1, location="d")
     assert len(lines) == 3
+
+
+def test_errors_are_counted_live_and_a_recovered_one_is_named_in_the_summary() -> None:
+    view = CameraView(
+        name="gate", state="connected", snapshots=5, source_errors=3, error_seen="unexpected KeyError: 'x'"
+    )
+    assert "errors 3" in render_line(view, NOW)
+    assert "error:" not in render_line(view, NOW)  # over: not shown as a current problem
+    row = render_summary([view], elapsed_s=5, location="d")[2]
+    assert row.split()[8:10] == ["0", "3"]  # reconnects, errors
+    assert row.endswith("unexpected KeyError: 'x' (recovered)")
+    down = render_summary([CameraView(name="gate", state="backoff", last_error="refused")], elapsed_s=5, location="d")
+    assert down[2].endswith("refused")
+
+
+def test_summary_says_where_items_refused_for_good_are() -> None:
+    lines = render_summary([CameraView(name="a", snapshots=3, uploaded=2, failed=1)], elapsed_s=1, location="d")
+    assert "1 item(s) the store refused for good are parked as failed" in lines[-1]

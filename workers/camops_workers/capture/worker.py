@@ -59,11 +59,13 @@ log = logging.getLogger("camops.capture")
 #: Outages kept in status.capture.outages.
 OUTAGES_KEPT = 10
 
-#: Reconnect backoff. Capped low on purpose: a refused connection costs a few milliseconds, and a
-#: camera that returns must be captured again within about a second of returning, whatever its
-#: history (a flapping camera up 5 s is otherwise missed for most of its up-time). Attempts that
-#: hang (unreachable host) are spaced by their own connect timeout; logs stay at 1, 2, 4, 8, ...
-RECONNECT_BACKOFF = BackoffPolicy(base_s=0.5, cap_s=1.0, jitter=0.2)
+#: Reconnect backoff. Capped low on purpose: a refused connection costs a millisecond, and a camera
+#: that returns must be captured again within a second or so, whatever its history (a camera up
+#: 5 s at a time is otherwise missed for most of its up-time; a fresh RTSP session needs ~0.6 s
+#: before its first picture on top of the wait). So at most two attempts a second per camera that
+#: is down; attempts that hang (unreachable host) are spaced by their own connect timeout, and
+#: logs stay at attempts 1, 2, 4, 8, ...
+RECONNECT_BACKOFF = BackoffPolicy(base_s=0.25, cap_s=0.5, jitter=0.2)
 #: Packets kept since the last keyframe (GOP longer than the interval); more drops the buffer.
 MAX_GOP_PACKETS = 1500
 MAX_GOP_BYTES = 64 * 1024 * 1024
@@ -282,7 +284,7 @@ class CaptureWorker:
         log_it = should_log_failure(attempt, error, self._logged_error)
         if log_it:
             log.warning(
-                "source failed camera=%s attempt=%d retry_in=%.1fs error=%s", self.camera, attempt, delay, error
+                "source failed camera=%s attempt=%d retry_in=%.2fs error=%s", self.camera, attempt, delay, error
             )
             self._logged_error = error
         previous = self.state().source_state
