@@ -15,16 +15,30 @@ from typing import Any
 from pydantic import ValidationError
 
 from camops_operator.api.camera import Camera
-from camops_operator.console.fleet import CameraRecord, Fleet
+from camops_operator.console.fleet import CameraRecord, Fleet, Outage
 from camops_operator.console.kube import list_cameras, watch_cameras
-from camops_operator.console.tiles import condition_words, tile_from_camera
+from camops_operator.console.tiles import condition_words, parse_time, tile_from_camera
 from camops_operator.k8s import KubeApi, KubeError
 from camops_workers.contract import StorageConfig
 from camops_workers.storage.keys import Layout, camera_prefix
 
-__all__ = ["follow_cameras", "record_from_camera"]
+__all__ = ["follow_cameras", "record_from_camera", "reported_outages"]
 
 log = logging.getLogger("camops.console")
+
+
+def reported_outages(capture: Mapping[str, Any]) -> tuple[Outage, ...]:
+    """``status.capture.outages`` (start, end, reason) as the worker reported them; malformed entries skipped."""
+    out = []
+    for entry in capture.get("outages") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        start = parse_time(entry.get("start"))
+        if start is None:
+            continue
+        reason = entry.get("reason")
+        out.append(Outage(start, parse_time(entry.get("end")), str(reason) if reason else None))
+    return tuple(out)
 
 
 def record_from_camera(obj: Mapping[str, Any], storage: StorageConfig | None) -> CameraRecord:
@@ -40,12 +54,13 @@ def record_from_camera(obj: Mapping[str, Any], storage: StorageConfig | None) ->
             facts.append((what, str(capture[field]), "since the worker started"))
     if capture.get("lastError"):
         facts.append(("Last error", str(capture["lastError"]), ""))
+    reported = reported_outages(capture)
     try:
         camera = Camera.model_validate(obj)
     except ValidationError:
-        return CameraRecord(tile=tile, facts=tuple(facts), raw=obj)
+        return CameraRecord(tile=tile, facts=tuple(facts), reported=reported, raw=obj)
     if storage is None:
-        return CameraRecord(tile=tile, facts=tuple(facts), raw=obj)
+        return CameraRecord(tile=tile, facts=tuple(facts), reported=reported, raw=obj)
     spec = camera.spec.storage
     updates: dict[str, object] = {"prefix": spec.prefix, "layout": Layout(spec.layout)}
     if spec.bucket:
@@ -59,6 +74,7 @@ def record_from_camera(obj: Mapping[str, Any], storage: StorageConfig | None) ->
         storage=config,
         prefix=camera_prefix(spec.prefix, camera.name),
         layout=str(spec.layout),
+        reported=reported,
         raw=obj,
     )
 

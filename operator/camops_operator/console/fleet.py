@@ -43,7 +43,10 @@ class CameraRecord:
     #: ``<prefix>/<camera>/`` in that store: every object URL is relative to it.
     prefix: str = ""
     layout: str = "dated"
+    #: Outages the console saw (filled in by the fleet).
     outages: tuple[Outage, ...] = ()
+    #: Outages the worker reported (``status.capture.outages``), oldest first.
+    reported: tuple[Outage, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 

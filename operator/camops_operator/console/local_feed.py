@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 
 from camops_operator.console.fleet import CameraRecord, Fleet
-from camops_operator.console.tiles import Health, Tile
+from camops_operator.console.tiles import HEALTHY_PICTURES, Health, Tile
 from camops_operator.local.plan import PlannedCamera
 from camops_operator.local.status import STATE_LABELS, CameraView
 from camops_workers.redact import redact
@@ -39,12 +39,16 @@ def tile_from_view(view: CameraView, planned: PlannedCamera) -> Tile:
         message = f"storage {view.storage_state}: {view.storage_error or 'unreachable'}"
     elif health is Health.BROKEN and view.last_error:
         message = view.last_error
+    elif view.picture and view.picture.lower() not in HEALTHY_PICTURES and health is Health.OK:
+        health = Health.BROKEN
+        message = view.picture_message or f"picture {view.picture}"
     return Tile(
         namespace=planned.camera.namespace,
         name=planned.name,
         labels=dict(planned.camera.metadata.labels),
         phase=phase,
         health=health,
+        picture=view.picture,
         last_snapshot_at=view.last_snapshot_at,
         queue_depth=view.queue_depth,
         message=redact(message) if message else None,
@@ -60,6 +64,7 @@ def record_from_view(view: CameraView, planned: PlannedCamera) -> CameraRecord:
         ("Segments", str(view.segments), "this run"),
         ("Offline queue", f"{view.queue_depth} item(s)", f"{view.dropped} dropped" if view.dropped else ""),
         ("Reconnects", str(view.reconnects), ""),
+        ("Picture", view.picture or "not judged", view.picture_message or ""),
     )
     config = planned.config
     if config is None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from html import escape
 from urllib.parse import quote, urlencode
 
-from camops_operator.console.fleet import CameraRecord
+from camops_operator.console.fleet import CameraRecord, Outage
 from camops_operator.console.tiles import Health, Tile
 from camops_operator.local.status import ago
 
@@ -127,15 +127,22 @@ def _facts(record: CameraRecord) -> str:
     return f'<table class="facts">{rows}</table>' if rows else ""
 
 
-def _outages(record: CameraRecord) -> str:
-    if not record.outages:
-        return '<p class="quiet">No outages seen since the console started.</p>'
+def _outage_list(outages: Sequence[Outage]) -> str:
     items = []
-    for outage in reversed(record.outages):
+    for outage in reversed(outages):
         end = f"{outage.ended_at:%Y-%m-%d %H:%M:%S}Z" if outage.ended_at else "ongoing"
         reason = f" — {escape(outage.reason)}" if outage.reason else ""
         items.append(f"<li>{outage.started_at:%Y-%m-%d %H:%M:%S}Z → {end}{reason}</li>")
     return f'<ul class="outages">{"".join(items)}</ul>'
+
+
+def _outages(record: CameraRecord) -> str:
+    """What the worker reported (status.capture.outages) when it does, else what the console saw."""
+    if record.reported:
+        return '<p class="quiet">As the capture worker reports them:</p>' + _outage_list(record.reported)
+    if record.outages:
+        return '<p class="quiet">As the console saw them since it started:</p>' + _outage_list(record.outages)
+    return '<p class="quiet">No outages reported or seen since the console started.</p>'
 
 
 def camera_page(record: CameraRecord, days: Sequence[str], now: datetime) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "HEALTHY_PICTURES",
     "Health",
     "Tile",
     "arrange",
@@ -101,6 +102,9 @@ def _health(phase: str, conditions: Mapping[str, Mapping[str, Any]], picture: st
 
 
 def _problem(conditions: Mapping[str, Mapping[str, Any]], capture: Mapping[str, Any]) -> str | None:
+    picture = capture.get("picture")
+    if isinstance(picture, Mapping) and str(picture.get("state", "")).lower() not in HEALTHY_PICTURES:
+        return str(picture.get("message") or f"picture {picture.get('state')}")
     for cond in conditions.values():
         if cond.get("type") != "Ready" and cond.get("status") == "False":
             return f"{cond.get('type')}: {cond.get('message') or cond.get('reason') or 'not true'}"

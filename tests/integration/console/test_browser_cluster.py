@@ -43,11 +43,19 @@ def _as_bob(driver: Any, url: str) -> dict[str, Any]:
         "the wall with every picture loaded",
     )
     shot(driver, "wall-bob")
+    driver.get(url + "cameras/site-b/gate")  # its own camera: the stored snapshot with its analysis beside it
+    analysis = wait_for(
+        lambda: driver.execute_script("return document.getElementById('analysis').textContent") or None,
+        15,
+        "the analysis JSON beside the snapshot",
+    )
+    picture = driver.execute_script("const i = document.getElementById('picture'); return i.naturalWidth")
+    shot(driver, "camera-bob")
     driver.get(url + "cameras/site-a/door/thumb.jpg")
     refused = driver.find_element("tag name", "body").text
     driver.get(url + "cameras/site-a/door")
     page = driver.find_element("tag name", "body").text
-    return {"tiles": tiles, "refused": refused, "page": page}
+    return {"tiles": tiles, "refused": refused, "page": page, "analysis": analysis, "picture": picture}
 
 
 async def test_a_token_without_rights_on_a_namespace_sees_none_of_its_cameras(
@@ -59,6 +67,8 @@ async def test_a_token_without_rights_on_a_namespace_sees_none_of_its_cameras(
         for ns, name in (("site-a", "door"), ("site-a", "yard"), ("site-b", "gate"), ("site-b", "dock")):
             await create(session, camera(ns, name))
             put_object(client, f"{ns}/{name}/latest.thumb.jpg", _thumb())
+        put_object(client, "site-b/gate/2026-12/02/100000.000.jpg", _thumb())
+        put_object(client, "site-b/gate/2026-12/02/100000.000.jpg.json", b'{"labels": ["truck"]}', "application/json")
     async with running_console(kube_server, s3_storage_config(s3_server, BUCKET)) as (url, _):
         for _attempt in range(100):
             async with aiohttp.ClientSession() as probe, probe.get(url + "/healthz") as resp:
@@ -70,3 +80,5 @@ async def test_a_token_without_rights_on_a_namespace_sees_none_of_its_cameras(
     assert sorted(seen["tiles"]) == [["site-b/dock", True], ["site-b/gate", True]]
     assert "no such camera" in seen["refused"]
     assert "no such camera" in seen["page"]
+    assert '"truck"' in seen["analysis"]
+    assert seen["picture"] == 160

@@ -27,6 +27,7 @@ from tests.servers.s3 import S3Server, s3_storage_config
 
 pytestmark = pytest.mark.slow
 
+OUTAGE = {"start": "2026-12-02T09:00:00Z", "end": "2026-12-02T09:04:10Z", "seconds": 250, "reason": "connect: refused"}
 JPEG = b"\xff\xd8\xff" + b"thumb" * 50 + b"\xff\xd9"
 TOKENS = {"alice-token": "alice", "bob-token": "bob", "carol-token": "carol"}
 GRANTS: dict[str, dict[str, set[str] | None]] = {
@@ -40,8 +41,9 @@ async def _setup(kube_server: KubeServer, s3_server: S3Server) -> RbacTable:
     table = RbacTable(tokens=dict(TOKENS), grants=GRANTS)
     table.install(kube_server)
     async with aiohttp.ClientSession(kube_server.url) as session:
-        for ns, name in (("site-a", "door"), ("site-a", "yard"), ("site-b", "gate")):
+        for ns, name in (("site-a", "door"), ("site-a", "yard")):
             await create(session, camera(ns, name))
+        await create(session, camera("site-b", "gate", outages=[OUTAGE]))
     client: Any = s3_server.client()
     for ns, name in (("site-a", "door"), ("site-a", "yard"), ("site-b", "gate")):
         put_object(client, f"{ns}/{name}/latest.thumb.jpg", JPEG + name.encode())
@@ -91,6 +93,10 @@ async def test_each_user_sees_only_the_cameras_their_rbac_lets_them_get(
         bob = {"Authorization": "Bearer bob-token"}
         async with browser.get("/cameras/site-b/gate/thumb.jpg", headers=bob) as resp:
             assert (resp.status, await resp.read()) == (200, JPEG + b"gate")  # proxied from S3
+        async with browser.get("/cameras/site-b/gate", headers=bob) as resp:
+            page = await resp.text()
+        assert "As the capture worker reports them" in page  # status.capture.outages
+        assert "2026-12-02 09:00:00Z → 2026-12-02 09:04:10Z — connect: refused" in page
         for path in ("/cameras/site-a/door/thumb.jpg", "/cameras/site-a/door/objects/2026-12/02/100000.000.jpg"):
             async with browser.get(path, headers=bob) as resp:
                 assert resp.status == 404, path  # no rights on site-a: not even told it exists

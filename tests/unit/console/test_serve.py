@@ -42,4 +42,5 @@ def test_serves_on_a_free_port_and_says_when_the_port_is_taken() -> None:
     finally:
         console.stop()
     with socket.socket() as probe:  # the port is free again once the run stops
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind (TIME_WAIT may linger)
         probe.bind(("127.0.0.1", console.port))

@@ -35,7 +35,11 @@ def test_phase_and_conditions_decide_the_state() -> None:
 def test_picture_health_breaks_a_running_camera() -> None:
     frozen = tile_from_camera(camera("a", "Running", capture={"picture": {"state": "Frozen"}}))
     assert (frozen.health, frozen.picture) == (Health.BROKEN, "Frozen")
-    healthy = tile_from_camera(camera("a", "Running", capture={"picture": "Healthy"}))
+    covered = tile_from_camera(
+        camera("a", "Running", capture={"picture": {"state": "Uniform", "message": "one shade for 2m"}})
+    )
+    assert (covered.health, covered.message) == (Health.BROKEN, "one shade for 2m")
+    healthy = tile_from_camera(camera("a", "Running", capture={"picture": {"state": "Healthy"}}))
     assert healthy.health is Health.OK
     by_condition = tile_from_camera(camera("a", "Running", conditions=[{"type": "PictureHealthy", "status": "False"}]))
     assert by_condition.health is Health.BROKEN
