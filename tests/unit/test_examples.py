@@ -11,11 +11,12 @@ from pydantic import BaseModel, ValidationError
 from camops_operator import crdgen
 from camops_operator.api import Camera, RetentionPolicy
 from camops_operator.api.common import describe_error, dump
+from camops_operator.api.pool import CameraPool
 from tests.support.crd import validate
 
 ROOT = Path(__file__).resolve().parents[2]
-CRDS = {"Camera": crdgen.camera_crd(), "RetentionPolicy": crdgen.retention_crd()}
-MODELS: dict[str, type[BaseModel]] = {"Camera": Camera, "RetentionPolicy": RetentionPolicy}
+CRDS = {"Camera": crdgen.camera_crd(), "RetentionPolicy": crdgen.retention_crd(), "CameraPool": crdgen.pool_crd()}
+MODELS: dict[str, type[BaseModel]] = {"Camera": Camera, "RetentionPolicy": RetentionPolicy, "CameraPool": CameraPool}
 
 
 def _docs(pattern: str) -> list[tuple[str, dict[str, Any]]]:
@@ -32,7 +33,7 @@ INVALID = sorted((ROOT / "examples/invalid").glob("*.yaml"))
 
 
 def test_there_are_examples_of_each_kind() -> None:
-    assert {doc["kind"] for _, doc in VALID} == {"Camera", "RetentionPolicy"}
+    assert {doc["kind"] for _, doc in VALID} == {"Camera", "RetentionPolicy", "CameraPool"}
     assert len(INVALID) >= 5
 
 

@@ -51,3 +51,13 @@ def test_camera_names_its_pool() -> None:
     assert Camera.model_validate(body).spec.pool == "lobby"
     with pytest.raises(ValidationError):
         Camera.model_validate({**body, "spec": {**body["spec"], "pool": "Not_A_Name"}})  # type: ignore[dict-item]
+
+
+def test_local_mode_runs_pooled_cameras_as_its_own_and_skips_the_pool() -> None:
+    from pathlib import Path
+
+    from camops_operator.local.manifests import load_manifests
+
+    manifests = load_manifests([Path(__file__).resolve().parents[3] / "examples/pool.yaml"])
+    assert sorted(c.name for c in manifests.cameras) == ["lobby-desk", "lobby-entrance", "lobby-lifts"]
+    assert any("CameraPool/lobby" in s for s in manifests.skipped)
