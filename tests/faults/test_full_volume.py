@@ -18,18 +18,23 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import av
+import numpy as np
 import pytest
 import yaml
 from prometheus_client import REGISTRY
 
+from camops_workers.capture.segments import SegmentWriter
+from camops_workers.items import Capture, ItemKind
 from camops_workers.queue import cli as queue_cli
 from camops_workers.queue.breaker import CircuitBreaker
 from camops_workers.queue.durable import DurableQueue, QueueFull, QueueLimits, reserve_for
 from camops_workers.storage.factory import open_store
 from tests.servers.http_camera import HttpCamera
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server, s3_storage_config
-from tests.unit.queue.captures import capture
+from tests.unit.queue.captures import T0, capture
 
 VOLUME_MIB = 8
 OFFERED = 300
@@ -215,3 +220,64 @@ def test_camops_local_on_a_full_volume_shows_every_loss_in_its_summary(
     assert stats["dropped_by_reason"].get("volumeFull", 0) == 0  # and no new capture was refused
     assert dropped_in_summary == stats["dropped"]
     assert not any(k.startswith("put_error") for k in stats["counters"])
+
+
+def noise_clip(path: Path, seconds: float, fps: int = 25) -> Path:
+    """An H.264 clip of random pictures: incompressible, so a few seconds weigh megabytes."""
+    rng = np.random.default_rng(5)
+    with av.open(str(path), "w", format="mp4") as out:
+        stream: Any = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "10", "g": str(fps)}
+        for i in range(int(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+@pytest.mark.slow
+def test_an_open_segment_growing_on_a_full_volume_makes_the_queue_drop_its_oldest(
+    small_volume: Path, tmp_path: Path
+) -> None:
+    """A recording's open segment lives on the queue volume too: as its fragments land, the oldest items make room."""
+    clip = noise_clip(tmp_path / "noise.mp4", 3.0)
+    queue = DurableQueue(small_volume / "queue", QueueLimits(10**9, 10**6, 86400.0, "dropOldest"))
+    for i in range(60):  # ~6 MB of snapshots waiting (storage down): the volume is nearly at its reserve
+        queue.put(capture("gate", i, 100_000))
+    before = queue.stats().dropped
+    writer = SegmentWriter(small_volume / "queue" / "capture-work", "gate", 60.0, make_room=queue.make_room)
+    lowest = free_bytes(small_volume)
+    with av.open(str(clip)) as container:
+        stream: Any = container.streams.video[0]
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            writer.write(packet, stream, stream_s=float(packet.pts * stream.time_base), wall=T0)
+            lowest = min(lowest, free_bytes(small_volume))
+    segment = writer.close()
+    assert segment is not None
+    queue.put(
+        Capture(
+            camera="gate",
+            kind=ItemKind.SEGMENT,
+            captured_at=T0,
+            key="q/gate/segment.mp4",
+            content_type="video/mp4",
+            path=segment.path,
+        )
+    )
+    stats, counters = queue.stats(), queue.counters()
+    print(
+        f"\nopen segment on a full volume: segment={segment.size} bytes, dropped for it={stats.dropped - before}, "
+        f"lowest_free={lowest}, counters={counters}"
+    )
+    assert segment.size > 2 * 1024 * 1024
+    assert stats.dropped - before >= 15  # the segment's megabytes came from the oldest snapshots
+    assert stats.dropped == counters["dropped_dropOldest"]
+    assert lowest > 0
+    (kept,) = [p for p in queue.payloads.iterdir() if p.stat().st_size == segment.size]
+    with av.open(str(kept)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 75
+    queue.close()

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -168,6 +168,8 @@ class _Open:
     #: a descriptor on the file, for fsyncing each fragment as the muxer writes it
     sync_fd: int
     synced: int = 0
+    #: bytes muxed since the last fragment reached the file (the fragment being built, held by the muxer)
+    pending: int = 0
 
 
 _PART = re.compile(r"^(?P<camera>.+)-(?P<start>\d{13})-(?P<pid>\d+)-(?P<seq>\d+)\.mp4\.part$")
@@ -181,7 +183,17 @@ def _family(in_stream: Any) -> str:
 class SegmentWriter:
     """Remuxes one video stream's packets into keyframe-aligned MP4 files under ``directory``."""
 
-    def __init__(self, directory: str | Path, camera: str, segment_duration_s: float) -> None:
+    def __init__(
+        self,
+        directory: str | Path,
+        camera: str,
+        segment_duration_s: float,
+        *,
+        make_room: Callable[[int], object] | None = None,
+    ) -> None:
+        #: called with the bytes of the fragment being built before each packet: the queue keeps room for
+        #: them above its free-space reserve (dropping its oldest items under dropOldest)
+        self._make_room = make_room
         self._dir = Path(directory)
         self._dir.mkdir(parents=True, exist_ok=True)
         self._camera = camera
@@ -255,18 +267,21 @@ class SegmentWriter:
             self.packets_skipped += 1
             return closed
         packet.stream = current.stream
+        if self._make_room is not None:
+            current.pending += packet.size
+            self._make_room(current.pending)
         current.container.mux(packet)
         current.last_s = max(current.last_s, stream_s)
         self._sync_fragments(current)
         return closed
 
-    @staticmethod
-    def _sync_fragments(current: _Open) -> None:
+    def _sync_fragments(self, current: _Open) -> None:
         """Make a fragment durable as soon as the muxer wrote it (the file grew)."""
         size = os.fstat(current.sync_fd).st_size
         if size > current.synced:
             os.fdatasync(current.sync_fd)
             current.synced = size
+            current.pending = 0
 
     def close(self, *, discard: bool = False, min_duration_s: float = 0.5) -> ClosedSegment | None:
         """Close the open segment (on shutdown or disconnect); discard it if asked or too short."""

@@ -206,7 +206,12 @@ class CaptureWorker:
         log.info("capture starting camera=%s source=%s mode=%s", self.camera, redact(url), kind)
         writer = None
         if self.config.recording.enabled and kind != "http":
-            writer = SegmentWriter(self._work_dir(), self.camera, self.config.recording.segment_duration_s)
+            writer = SegmentWriter(
+                self._work_dir(),
+                self.camera,
+                self.config.recording.segment_duration_s,
+                make_room=getattr(self._sink, "make_room", None),  # the queue's free-space reserve covers the segment
+            )
             for recovered in writer.recover_leftovers():  # what a killed worker was recording, whole fragments
                 log.info("segment recovered camera=%s seconds=%.1f", self.camera, recovered.duration_s)
                 self._store_segment(recovered)

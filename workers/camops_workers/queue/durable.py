@@ -409,7 +409,7 @@ class DurableQueue:
         entry: _Pending | None = None
         try:
             try:
-                self._make_room(incoming)
+                self._make_room(0 if self._moved_in(capture) else incoming)
                 fd, size, digest = self._write_payload(item_id, capture)
             except (OSError, _Refused) as exc:
                 raise self._refused_or_failed(exc, capture, incoming) from exc
@@ -498,6 +498,27 @@ class DurableQueue:
         self._unlink_payloads(victims)
 
     # -- free space ------------------------------------------------------------------
+
+    def _moved_in(self, capture: Capture) -> bool:
+        """Whether ``capture``'s file is renamed in (same filesystem): it takes no new space."""
+        if capture.path is None:
+            return False
+        try:
+            return os.stat(capture.path).st_dev == os.fstat(self._payloads_fd).st_dev
+        except OSError:
+            return False
+
+    def make_room(self, incoming: int = 0) -> bool:
+        """Keep the free-space reserve free after ``incoming`` more bytes land on the volume (an open segment).
+
+        Under ``dropOldest`` drops (and counts) the oldest items as needed; returns False when the
+        reserve cannot be kept (``rejectNew``, or nothing left to drop).
+        """
+        try:
+            self._make_room(incoming)
+        except _Refused:
+            return False
+        return True
 
     def _make_room(self, incoming: int) -> None:
         """Keep the reserve free after writing ``incoming`` bytes: drop the oldest (``dropOldest``) or refuse."""
