@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,12 +20,16 @@ from camops_operator.console.fleet import CameraRecord, Fleet, Outage
 from camops_operator.console.kube import list_cameras, watch_cameras
 from camops_operator.console.tiles import condition_words, parse_time, tile_from_camera
 from camops_operator.k8s import KubeApi, KubeError
+from camops_workers.backoff import BackoffPolicy, backoff_delay
 from camops_workers.contract import StorageConfig
 from camops_workers.storage.keys import Layout, camera_prefix
 
 __all__ = ["follow_cameras", "record_from_camera", "reported_outages"]
 
 log = logging.getLogger("camops.console")
+
+#: a failed camera watch is retried after 1 s, doubling up to 30 s
+WATCH_RETRY = BackoffPolicy(base_s=1.0, cap_s=30.0, jitter=0.2)
 
 
 def reported_outages(capture: Mapping[str, Any]) -> tuple[Outage, ...]:
@@ -110,7 +115,7 @@ async def follow_cameras(
             raise
         except (KubeError, OSError, TimeoutError, ValueError) as exc:
             failures += 1
-            delay = min(30.0, 0.5 * 2**failures)
+            delay = backoff_delay(failures, random.random(), WATCH_RETRY)  # noqa: S311 - jitter
             log.warning("console: camera watch failed (retry in %.0fs): %s", delay, exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)

@@ -43,7 +43,7 @@ from camops_operator.builders.pool import (
     worker_pod_name,
 )
 from camops_operator.builders.worker import build_worker_config_map, build_worker_deployment, worker_name
-from camops_operator.handlers.context import Runtime
+from camops_operator.handlers.context import Runtime, retry_delay
 from camops_operator.handlers.context import runtime as current_runtime
 from camops_operator.handlers.pool_state import PoolState
 from camops_operator.pool_status import pool_status
@@ -210,7 +210,7 @@ async def pool_daemon(body: kopf.Body, **kwargs: Any) -> None:
             timeout = rt.settings.status_interval
         except (k8s.KubeError, OSError, TimeoutError) as exc:
             attempt += 1
-            timeout = min(rt.settings.retry_delay * 2 ** min(attempt, 6), 300.0)
+            timeout = retry_delay(rt.settings.retry_delay, attempt - 1)
             log.warning("pool %s/%s: applying the pool failed (retry in %.0fs): %s", *key, timeout, redact(str(exc)))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(state.wake.wait(), timeout=timeout)

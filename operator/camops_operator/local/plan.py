@@ -19,7 +19,7 @@ Pure: environment variables come in as a mapping, the files to write come out as
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +80,14 @@ class LocalTarget:
         if self.endpoint:
             return f"s3://{self.bucket} at {self.endpoint}"
         return str(self.data_dir)
+
+    def where(self, planned: Sequence[PlannedCamera]) -> str:
+        """Where the running cameras' objects go: the data folder, or every bucket they write to
+        (a Camera's ``spec.storage.bucket`` wins over ``--bucket``)."""
+        if not self.endpoint:
+            return str(self.data_dir)
+        buckets = sorted({p.config.storage.bucket for p in planned if p.config is not None}) or [self.bucket]
+        return f"{', '.join(f's3://{b}' for b in buckets)} at {self.endpoint}"
 
 
 @dataclass(frozen=True)

@@ -186,7 +186,7 @@ def run_session(
     deadline = started + seconds if seconds is not None else None
     active = sum(1 for p in planned if p.config is not None)
     out.write(
-        f"camops local: {active} camera(s) running, storing to {target.description}; "
+        f"camops local: {active} camera(s) running, storing to {target.where(planned)}; "
         + (f"stopping after {seconds:g}s" if seconds is not None else "Ctrl-C to stop")
         + "\n"
     )
@@ -219,7 +219,7 @@ def run_session(
             runner.cleanup()
     display.finish(lines(), stamp=f"{clock():%H:%M:%S}")
     views = runner.views()
-    out.write("\n".join(render_summary(views, elapsed_s=time.monotonic() - started, location=target.description)))
+    out.write("\n".join(render_summary(views, elapsed_s=time.monotonic() - started, location=target.where(planned))))
     out.write("\n")
     for name in stuck:
         out.write(f"camera {name}: its worker did not stop in time\n")

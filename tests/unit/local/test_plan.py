@@ -173,3 +173,21 @@ def test_a_missing_token_secret_is_reported_with_the_variable_to_set() -> None:
         "Camera/dock: Secret 'hook' (namespace site) with the events-webhook token is not in the manifests; "
         "add it with -f, or set HOOK_T",
     ]
+
+
+def test_the_summary_names_the_buckets_the_cameras_write_to(tmp_path: Path) -> None:
+    docs = [
+        {
+            "apiVersion": "camops.io/v1alpha1",
+            "kind": "Camera",
+            "metadata": {"name": name},
+            "spec": {"source": {"url": "rtsp://192.0.2.1/s"}, "storage": {"bucket": bucket} if bucket else {}},
+        }
+        for name, bucket in (("own", "site-a"), ("default", None))
+    ]
+    target = LocalTarget(data_dir=tmp_path, endpoint="127.0.0.1:9000", bucket="camops")
+    env = {"CAMOPS_STORAGE_ACCESS_KEY": "a", "CAMOPS_STORAGE_SECRET_KEY": "b"}
+    planned = plan_cameras(parse_manifests([(f"{i}.yaml", d) for i, d in enumerate(docs)]), target, env)
+    assert {p.name: p.config.storage.bucket for p in planned if p.config} == {"own": "site-a", "default": "camops"}
+    assert target.where(planned) == "s3://camops, s3://site-a at 127.0.0.1:9000"
+    assert LocalTarget(data_dir=tmp_path).where(planned) == str(tmp_path)

@@ -18,6 +18,7 @@ from enum import StrEnum
 from cloudevents.core.v1.event import CloudEvent
 
 from camops_workers.analysis.buffer import DropOldestBuffer
+from camops_workers.backoff import Backoff, BackoffPolicy
 from camops_workers.events import metrics
 from camops_workers.events.build import PendingEvent, to_cloudevent
 
@@ -25,8 +26,8 @@ __all__ = ["Delivery", "EventSink", "SinkStats"]
 
 log = logging.getLogger("camops.events")
 
-_BACKOFF_START_S = 0.2
-_BACKOFF_MAX_S = 10.0
+#: between retries of one event: 0.2 s doubling to 10 s (jittered: many cameras' sinks do not retry in step)
+_RETRY = BackoffPolicy(base_s=0.2, cap_s=10.0, jitter=0.2)
 
 
 class Delivery(StrEnum):
@@ -109,7 +110,7 @@ class EventSink(ABC):
 
     def _send(self, pending: PendingEvent) -> None:
         event = to_cloudevent(pending, self.source)
-        backoff = _BACKOFF_START_S
+        backoff = Backoff(_RETRY)
         while True:
             try:
                 result, error = self.deliver(event, pending)
@@ -131,10 +132,9 @@ class EventSink(ABC):
             with self._lock:
                 self._retries += 1
             self._note_error(error)
-            if self._stop.wait(backoff):
+            if self._stop.wait(backoff.next_delay()):
                 self._count_drop("shutdown")
                 return
-            backoff = min(_BACKOFF_MAX_S, backoff * 2)
 
     def _count_drop(self, reason: str) -> None:
         metrics.DROPPED.labels(self.camera, self.kind, reason).inc()
