@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -132,8 +133,12 @@ def main(args: argparse.Namespace) -> int:
         authorizer = KubeAuthorizer(
             api, trust_proxy=args.trust_proxy_headers, user_header=args.user_header, groups_header=args.groups_header
         )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a pod's stop: close the streams and the watch cleanly
+            loop.add_signal_handler(sig, stop.set)
         try:
-            await serve(api, storage, host, port, authorizer=authorizer, stop=asyncio.Event())
+            await serve(api, storage, host, port, authorizer=authorizer, stop=stop)
         finally:
             await api.close()
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 from typing import Any
 
 import aiohttp
 import pytest
 
+from tests.integration.capture.helpers import free_port
 from tests.integration.console.cluster import (
     BUCKET,
     RbacTable,
@@ -144,3 +147,41 @@ async def test_live_updates_follow_the_watch_and_respect_rbac(kube_server: KubeS
         assert not [e for e in heard if b"site-b" in e]  # alice may not see site-b: she hears nothing of it
         for resp in streams.values():
             resp.close()
+
+
+async def test_camops_console_command_serves_the_cluster(kube_server: KubeServer, s3_server: S3Server) -> None:
+    """The chart's command line: kubeconfig, storage from CAMOPS_STORAGE_* and the credentials' variables."""
+    await _setup(kube_server, s3_server)
+    port = free_port()
+    env = {
+        **os.environ,
+        "CAMOPS_STORAGE_ENDPOINT": s3_server.endpoint,
+        "CAMOPS_STORAGE_SECURE": "false",
+        "CAMOPS_STORAGE_BUCKET": BUCKET,
+        "CAMOPS_STORAGE_ACCESS_KEY": s3_server.access_key,
+        "CAMOPS_STORAGE_SECRET_KEY": s3_server.secret_key,
+    }
+    args = ["console", "--listen", f"127.0.0.1:{port}", "--kubeconfig", str(kube_server.kubeconfig)]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "camops_operator.cli", *args, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as browser:
+            for _ in range(200):
+                try:
+                    async with browser.get("/healthz") as resp:
+                        if "3 cameras" in await resp.text():
+                            break
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.1)
+            bob = {"Authorization": "Bearer bob-token"}
+            async with browser.get("/cameras/site-b/gate/thumb.jpg", headers=bob) as resp:
+                assert (resp.status, await resp.read()) == (200, JPEG + b"gate")
+            async with browser.get("/cameras/site-a/door/thumb.jpg", headers=bob) as resp:
+                assert resp.status == 404
+    finally:
+        proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()[-2000:]  # SIGTERM: a clean stop
+    assert s3_server.secret_key not in err.decode()
