@@ -35,6 +35,7 @@ from camops_workers.fsutil import fsync_dir
 
 __all__ = [
     "FRAGMENT_S",
+    "MUXER_OPTIONS",
     "ClosedSegment",
     "SegmentWriter",
     "iter_nal_units",
@@ -47,7 +48,7 @@ log = logging.getLogger("camops.capture")
 
 #: the longest fragment: what a crash can lose at most (plus the frame being written)
 FRAGMENT_S = 1.0
-_MUXER_OPTIONS = {
+MUXER_OPTIONS = {
     # fragmented MP4 as browsers' Media Source and <video> play it: header first, then moof+mdat pairs
     "movflags": "frag_keyframe+empty_moov+default_base_moof",
     "frag_duration": str(int(FRAGMENT_S * 1_000_000)),
@@ -320,7 +321,7 @@ class SegmentWriter:
         # created here (the muxer opens it lazily and truncates, keeping the inode) so its fd can fsync fragments
         sync_fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o640)
         try:
-            container = av.open(str(path), "w", format="mp4", container_options=dict(_MUXER_OPTIONS))
+            container = av.open(str(path), "w", format="mp4", container_options=dict(MUXER_OPTIONS))
         except BaseException:
             os.close(sync_fd)
             raise
