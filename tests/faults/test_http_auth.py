@@ -18,7 +18,7 @@ import pytest
 
 from camops_workers.capture.http_source import HttpSnapshotSource, SnapshotError
 from camops_workers.capture.worker import CaptureWorker
-from camops_workers.contract import WorkerConfig
+from camops_workers.contract import CredentialRef, WorkerConfig
 from camops_workers.queue.durable import DurableQueue
 from tests.servers.http_camera import HttpCamera
 
@@ -108,3 +108,41 @@ def test_refusals_say_what_the_camera_answered_and_never_the_credentials(
     assert says in message
     assert WRONG not in message
     assert USER not in message
+
+
+def test_a_corrected_password_is_used_at_once_and_the_error_clears(
+    tmp_path: Path, http_camera: Callable[..., HttpCamera], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    camera = http_camera(["jpeg"], auth="basic", challenge=False, username=USER, password=PASSWORD)
+    secret = tmp_path / "password"
+    secret.write_text(WRONG)
+    monkeypatch.setenv("CAM_USER", USER)
+    config = _config(tmp_path, camera.url)
+    source = config.source.model_copy(update={"password": CredentialRef(file=str(secret))})
+    config = config.model_copy(update={"source": source})
+    queue = DurableQueue(config.queue.directory)
+    worker = CaptureWorker(config, queue)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while worker.state().source_errors < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        refused = worker.state()
+        secret.write_text(PASSWORD)  # the Secret is corrected
+        fixed_at = time.monotonic()
+        while worker.state().snapshots < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        recovered_s = time.monotonic() - fixed_at
+        state = worker.state()
+    finally:
+        stop.set()
+        thread.join(10)
+        queue.close()
+    print(f"\nwrong password: {refused.source_errors} refusals; corrected: 3 snapshots {recovered_s:.2f}s later")
+    assert refused.last_error is not None
+    assert "camera answered 401 with no WWW-Authenticate challenge to Basic credentials" in refused.last_error
+    assert WRONG not in refused.last_error
+    assert state.snapshots >= 3
+    assert state.last_error is None  # cleared once pictures came again

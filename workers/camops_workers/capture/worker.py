@@ -660,38 +660,49 @@ class CaptureWorker:
         # Imported here: httpx (and the CLI extras it pulls in) costs ~10 MB an RTSP worker never needs.
         from camops_workers.capture.http_source import HttpSnapshotSource, SnapshotError
 
-        user, password = self._credentials()
         src = self.config.source
-        source = HttpSnapshotSource(src.url, username=user, password=password, timeout_s=src.connect_timeout_s)
         interval = self.config.snapshots.interval_s
         due = datetime.now(UTC)
+        source: HttpSnapshotSource | None = None
         try:
             while not stop.is_set():
                 self.loop_monotonic = time.monotonic()
                 try:
+                    if source is None:  # credentials read afresh: a corrected Secret is used at once
+                        user, password = self._credentials()
+                        source = HttpSnapshotSource(
+                            src.url, username=user, password=password, timeout_s=src.connect_timeout_s
+                        )
                     snap = source.fetch()
                     # The camera took the picture while answering: at the latest, now.
                     taken = datetime.now(UTC)
+                    self.last_packet_monotonic = time.monotonic()
+                    self._connected()
+                    self._picture_delivered()
+                    self._store_snapshot(snap.data, taken, snap.info.width, snap.info.height)
                 except SnapshotError as exc:
                     self.metrics.source_error(exc.reason)
                     error = f"{exc.reason}: {redact(exc, self._secrets)}"
+                    if exc.reason == "unauthorized" and source is not None:
+                        source.close()
+                        source = None  # the next try reads the credentials again (a corrected Secret)
                     self._http_failed(error, self._backoff.next_delay(), interval, stop)
                     due = datetime.now(UTC)
                     continue
                 except Exception as exc:  # noqa: BLE001 - a bug or an answer nobody planned for: counted, retried
+                    if source is not None:
+                        source.close()
+                        source = None  # start again from a fresh session
                     self._http_failed(self._unexpected(exc), self._backoff.next_delay(), interval, stop)
                     due = datetime.now(UTC)
                     continue
-                self.last_packet_monotonic = time.monotonic()
-                self._connected()
-                self._picture_delivered()
-                self._store_snapshot(snap.data, taken, snap.info.width, snap.info.height)
                 due = advance_due(due, interval, taken)
                 wait = (due - datetime.now(UTC)).total_seconds()
                 if wait > 0:
                     stop.wait(wait)
         finally:
-            source.close()
+            if source is not None:
+                source.close()
 
     def _http_failed(self, error: str, backoff_s: float, interval: float, stop: threading.Event) -> None:
         """A failed fetch: counted, in the state, and the camera asked again after the interval or the backoff."""
