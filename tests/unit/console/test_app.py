@@ -107,3 +107,15 @@ async def test_live_updates_send_each_change_once(client: tuple[TestClient, Flee
     assert "site-a/gate" in second
     assert fleet.records()[0].outages[0].ended_at is None  # the console saw an outage start
     resp.close()
+
+
+async def test_a_large_wall_is_sent_gzipped(client: tuple[TestClient, Fleet, Path]) -> None:  # type: ignore[type-arg]
+    c, fleet, root = client
+    fleet.replace_all([record(root, f"cam-{i:03d}", Health.OK) for i in range(300)])
+    resp = await c.get("/", headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+    body = await resp.read()
+    assert resp.headers["Content-Encoding"] == "gzip"
+    assert len(body) < 20_000  # ~140 KB of HTML
+    plain = await c.get("/", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    assert (await plain.text()).count('class="tile ') == 300
