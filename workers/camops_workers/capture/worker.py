@@ -621,7 +621,11 @@ class CaptureWorker:
     def _per_snapshot_session(self, stop: threading.Event) -> None:
         """Open, take the first keyframe's picture, close, and sleep until the next one is due."""
         interval = self.config.snapshots.interval_s
-        due = datetime.now(UTC)
+        now = datetime.now(UTC)
+        since = (now - self._last_taken).total_seconds() if self._last_taken is not None else None
+        due = now + timedelta(seconds=session_first_due_s(0.0, interval, since))  # no double after a retry
+        if due > now and stop.wait((due - now).total_seconds()):
+            raise _StopRequestedError
         while not stop.is_set():
             source = self._open()
             frame = None
