@@ -65,6 +65,7 @@ __all__ = [
     "get_config_map",
     "get_deployment",
     "get_own_config_map",
+    "get_pvc",
     "get_secret_values",
     "patch_pool_status",
     "secret_keys",
@@ -317,6 +318,7 @@ async def _ensure(
     desired = dict(manifest)
     namespace = desired["metadata"]["namespace"]
     name = desired["metadata"]["name"]
+    last: KubeError | None = None
     for attempt in range(MAX_ATTEMPTS):
         if assume_absent and attempt == 0:  # a new owner: try the create first, saving a GET
             try:
@@ -346,14 +348,16 @@ async def _ensure(
                 content_type="application/json-patch+json",
             )
         except KubeError as exc:
-            if exc.status in {409, 422}:  # changed meanwhile (the resourceVersion test failed)
+            if exc.status in {409, 422}:  # changed meanwhile (the resourceVersion test failed), or refused
+                last = exc
                 await asyncio.sleep(0)
                 continue
             raise
         if patched is None:  # deleted meanwhile
             continue
         return Applied(ApplyResult.UPDATED, patched, tuple(differs))
-    raise KubeConflictError(409, "Conflict", f"{kind.kind} {namespace}/{name} kept changing; will retry")
+    answer = f" (last answer: {last.status} {last.reason}: {last.message})" if last is not None else ""
+    raise KubeConflictError(409, "Conflict", f"{kind.kind} {namespace}/{name} kept changing; will retry{answer}")
 
 
 def _owner_uids(manifest: Mapping[str, Any], owner_uid: str | None) -> set[str]:
@@ -420,6 +424,12 @@ async def patch_pool_status(api: KubeApi, namespace: str, name: str, status: Map
         {"status": dict(status)},
         content_type="application/merge-patch+json",
     )
+
+
+@requires("", "persistentvolumeclaims", "get")
+async def get_pvc(api: KubeApi, namespace: str, name: str) -> JSON | None:
+    """The live PersistentVolumeClaim, or None when it does not exist."""
+    return await api.request("GET", PVC.path(namespace, name))
 
 
 @requires("apps", "deployments", "get")

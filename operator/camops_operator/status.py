@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from camops_operator.api.camera import CameraPhase, CameraStatus, CaptureStatus
 from camops_operator.api.common import dump, make_condition
+from camops_workers.units import parse_quantity
 
 __all__ = [
     "CONDITION_TYPES",
@@ -21,9 +22,11 @@ __all__ = [
     "SECRET_NOT_FOUND",
     "MediaSync",
     "Observed",
+    "QueueVolume",
     "compute_status",
     "events_for",
     "media_configured",
+    "queue_volume_of",
     "status_changes",
     "transitions",
 ]
@@ -38,7 +41,9 @@ SECRET_NOT_FOUND = "SecretNotFound"  # noqa: S105 - a condition reason, not a se
 INVALID_SPEC = "InvalidSpec"
 SYNC_FAILED = "SyncFailed"
 #: Reasons that need a person: a Warning Event as soon as a condition takes one (even at the first status).
-ACTIONABLE_REASONS = frozenset({INVALID_SPEC, "SecretNotFound", "DriftFailed", SYNC_FAILED})
+ACTIONABLE_REASONS = frozenset(
+    {INVALID_SPEC, "SecretNotFound", "DriftFailed", SYNC_FAILED, "ShrinkRefused", "ExpansionFailed"}
+)
 #: MediaPathConfigured's reason while the drift repair pass fails as a whole (e.g. its ledger is unreadable).
 DRIFT_FAILED = "DriftFailed"
 #: Whether spec.analysis's endpoint answers. Informational: a failing endpoint never blocks capture,
@@ -47,6 +52,9 @@ ANALYSIS_REACHABLE = "AnalysisReachable"
 #: Whether the newest snapshot's picture is healthy (spec.health); the reason is the picture's state.
 #: Informational like AnalysisReachable: a frozen or covered picture is still captured.
 PICTURE_HEALTHY = "PictureHealthy"
+#: Whether the queue's claim holds spec.offlineQueue.size. Informational (a claim that could not
+#: grow or shrink still holds a working queue), so it does not make the camera un-Ready.
+QUEUE_VOLUME_SIZED = "QueueVolumeSized"
 CONDITION_TYPES = (
     READY,
     WORKER_AVAILABLE,
@@ -55,6 +63,7 @@ CONDITION_TYPES = (
     MEDIA_PATH_CONFIGURED,
     ANALYSIS_REACHABLE,
     PICTURE_HEALTHY,
+    QUEUE_VOLUME_SIZED,
 )
 
 Status = Literal["True", "False", "Unknown"]
@@ -69,6 +78,38 @@ class MediaSync:
     message: str = ""
     #: The condition's reason when not ok (default ``SyncFailed``): ``DriftFailed``, ``SecretNotFound``, ...
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueVolume:
+    """The queue's volume as asked for and as found: ``claim`` None when the queue is an emptyDir."""
+
+    wanted: str
+    claim: str | None = None
+    #: The live claim's storage request and the volume's capacity (None: no claim yet / not reported).
+    requested: str | None = None
+    capacity: str | None = None
+    #: Why the API server refused to raise the request.
+    error: str | None = None
+
+
+def queue_volume_of(
+    wanted: str, claim: str | None, live: Mapping[str, Any] | None, error: str | None = None
+) -> QueueVolume:
+    """What the live claim says about the queue's size (pure)."""
+    if claim is None:
+        return QueueVolume(wanted)
+    spec = (live or {}).get("spec") or {}
+    status = (live or {}).get("status") or {}
+    requested = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+    capacity = (status.get("capacity") or {}).get("storage")
+    return QueueVolume(
+        wanted,
+        claim,
+        str(requested) if requested is not None else None,
+        str(capacity) if capacity is not None else None,
+        error,
+    )
 
 
 def media_configured(path: str) -> MediaSync:
@@ -88,6 +129,8 @@ class Observed:
     invalid: str | None = None
     #: Secrets the Camera names that are missing (one message each, naming the Secret and the field).
     secrets_missing: tuple[str, ...] = ()
+    #: The queue's volume; None: not looked at this time (the previous condition stays).
+    queue: QueueVolume | None = None
     #: Whether spec.analysis is set; None: judge from the worker's report (it reports analysisReachable only then).
     analysis: bool | None = None
 
@@ -173,6 +216,44 @@ def _picture(obs: Observed) -> _Cond:
     return _Cond("True" if picture.state == "Healthy" else "False", picture.state, message)
 
 
+def _bytes(quantity: str | None) -> int | None:
+    try:
+        return parse_quantity(quantity) if quantity is not None else None
+    except ValueError:
+        return None
+
+
+def _queue_volume(q: QueueVolume) -> _Cond:
+    if q.claim is None:
+        return _Cond("True", "EmptyDir", f"the queue lives in an emptyDir of {q.wanted} (lost with the pod)")
+    wanted, requested, capacity = _bytes(q.wanted), _bytes(q.requested), _bytes(q.capacity)
+    if requested is None:
+        return _Cond("Unknown", "Pending", f"the claim {q.claim} does not exist yet")
+    if wanted is not None and wanted < requested:
+        return _Cond(
+            "False",
+            "ShrinkRefused",
+            f"spec.offlineQueue.size {q.wanted} is smaller than the claim {q.claim} ({q.requested}): a "
+            f"PersistentVolumeClaim cannot shrink, so the queue keeps {q.requested}. To start smaller, pause the "
+            f"Camera, let its drain job empty the queue, and delete the claim: it is created again at {q.wanted}",
+        )
+    if q.error is not None and wanted is not None and wanted > requested:
+        return _Cond(
+            "False",
+            "ExpansionFailed",
+            f"spec.offlineQueue.size {q.wanted}: the claim {q.claim} could not grow from {q.requested} "
+            f"(its StorageClass must allow volume expansion): {q.error}",
+        )
+    if (wanted is not None and wanted > requested) or (capacity is not None and capacity < requested):
+        target = q.wanted if wanted is not None and wanted > requested else q.requested
+        return _Cond(
+            "Unknown",
+            "Expanding",
+            f"the claim {q.claim} grows to {target}; its volume holds {q.capacity or q.requested} until resized",
+        )
+    return _Cond("True", "Sized", f"the claim {q.claim} holds {q.requested}")
+
+
 def _ready(obs: Observed, parts: dict[str, _Cond]) -> _Cond:
     if obs.invalid is not None:
         return _Cond("False", INVALID_SPEC, obs.invalid)
@@ -210,6 +291,8 @@ def compute_status(obs: Observed, previous: CameraStatus | None, now: datetime) 
             ANALYSIS_REACHABLE: _analysis(obs),
             PICTURE_HEALTHY: _picture(obs),
         }
+        if obs.queue is not None:
+            parts[QUEUE_VOLUME_SIZED] = _queue_volume(obs.queue)
         parts[READY] = _ready(obs, parts)
     old = {c.type: c for c in (previous.conditions if previous else [])}
     conditions = []
@@ -263,8 +346,8 @@ def transitions(previous: CameraStatus | None, new: CameraStatus) -> list[tuple[
     return [(c.type, c.status, c.reason, c.message) for c in new.conditions if changed(c)]
 
 
-def events_for(previous: CameraStatus | None, new: CameraStatus) -> list[tuple[str, str, str]]:
-    """(type, reason, message) of the Events a status change deserves (pure).
+def events_for(previous: CameraStatus | None, new: CameraStatus) -> list[tuple[str, str, str, str]]:
+    """(condition type, Event type, reason, message) of the Events a status change deserves (pure).
 
     * A condition turning False with a reason a person must act on (an invalid spec, a
       missing Secret, MediaMTX refusing or its drift repair failing): ``Warning``, also at
@@ -277,7 +360,7 @@ def events_for(previous: CameraStatus | None, new: CameraStatus) -> list[tuple[s
     """
     old = {c.type: c for c in (previous.conditions if previous else [])}
     first = not old
-    out: list[tuple[str, str, str]] = []
+    out: list[tuple[str, str, str, str]] = []
     for cond in sorted(new.conditions, key=lambda c: c.type == READY):  # Ready last: it may repeat another
         before = old.get(cond.type)
         changed = before is None or before.status != cond.status
@@ -288,10 +371,11 @@ def events_for(previous: CameraStatus | None, new: CameraStatus) -> list[tuple[s
         )
         if not actionable and (first or not changed):
             continue
-        if cond.type == READY and any(reason == cond.reason for _, reason, _ in out):
+        if cond.type == READY and any(reason == cond.reason for _, _, reason, _ in out):
             continue
         warn = cond.status == "False" or (cond.type == READY and cond.status == "Unknown")
-        out.append(("Warning" if warn else "Normal", cond.reason, f"{cond.type}={cond.status}: {cond.message}"))
+        message = f"{cond.type}={cond.status}: {cond.message}"
+        out.append((cond.type, "Warning" if warn else "Normal", cond.reason, message))
     if first and not out:
-        out.append(("Normal", "Reconciled", f"phase {new.phase.value if new.phase else 'unknown'}"))
+        out.append(("", "Normal", "Reconciled", f"phase {new.phase.value if new.phase else 'unknown'}"))
     return out

@@ -21,7 +21,7 @@ from camops_operator.api.common import describe_error
 from camops_operator.builders.contract import ContractError, mediamtx_path_name
 from camops_operator.builders.mediamtx import build_mediamtx_path, retention_record_delete_after
 from camops_operator.builders.worker import worker_name
-from camops_operator.handlers.children import desired_children
+from camops_operator.handlers.children import Child, desired_children
 from camops_operator.handlers.context import Runtime, retry_delay
 from camops_operator.handlers.context import runtime as current_runtime
 from camops_operator.handlers.indexes import MEDIA_CAMERAS, RETENTION_POLICIES, policies_in
@@ -36,6 +36,7 @@ from camops_operator.status import (
     compute_status,
     events_for,
     media_configured,
+    queue_volume_of,
     status_changes,
 )
 from camops_workers.redact import redact
@@ -78,9 +79,13 @@ def _write_status(
     changes = status_changes(previous, new)
     if changes is not None:
         patch.setdefault("status", {}).update(changes)
-        for event_type, reason, message in events_for(previous, new):
-            kopf.event(body, type=event_type, reason=reason, message=redact(message)[:1000])
     key = (body.get("metadata", {}).get("namespace", ""), body.get("metadata", {}).get("name", ""))
+    if changes is not None:
+        for condition, event_type, reason, message in events_for(previous, new):
+            if rt.posted.get((*key, condition)) == message:  # the timer and a change handler saw the same transition
+                continue
+            rt.posted[(*key, condition)] = message
+            kopf.event(body, type=event_type, reason=reason, message=redact(message)[:1000])
     rt.set_phase(key, new.phase.value if new.phase else None)
     return new
 
@@ -139,6 +144,23 @@ async def sync_media(rt: Runtime, camera: Camera, policies_index: Any, old: Came
     return result
 
 
+async def _apply_claim(rt: Runtime, camera: Camera, child: Child, *, new: bool) -> None:
+    """Apply the queue's claim; a refused growth becomes the QueueVolumeSized condition, not a failed reconcile."""
+    api = rt.require_kube()
+    name = child.manifest["metadata"]["name"]
+    error: str | None = None
+    live: dict[str, Any] | None
+    try:
+        live = (await child.ensure(api, child.manifest, owner_uid=camera.metadata.uid, assume_absent=new)).live
+    except k8s.KubeError as exc:
+        live = await k8s.get_pvc(api, camera.namespace, name)
+        if live is None or k8s.claim_resize(child.manifest, live) is None:
+            raise  # not the growth that was refused
+        error = redact(k8s.describe_failure(exc))
+        log.warning("camera %s/%s: the queue's claim %s could not grow: %s", camera.namespace, camera.name, name, error)
+    rt.claims[(camera.namespace, camera.name)] = queue_volume_of(camera.spec.offline_queue.size, name, live, error)
+
+
 async def _apply_children(rt: Runtime, camera: Camera, *, new: bool) -> dict[str, Any]:
     """Apply PVC, ConfigMap, Deployment and CronJob (the same children the watch repairs); return the live Deployment.
 
@@ -146,7 +168,11 @@ async def _apply_children(rt: Runtime, camera: Camera, *, new: bool) -> dict[str
     """
     api = rt.require_kube()
     deployment: dict[str, Any] = {}
+    rt.claims[(camera.namespace, camera.name)] = queue_volume_of(camera.spec.offline_queue.size, None, None)
     for child in desired_children(camera, rt.settings):
+        if child.kind is k8s.PVC:
+            await _apply_claim(rt, camera, child, new=new)
+            continue
         applied = await child.ensure(api, child.manifest, owner_uid=camera.metadata.uid, assume_absent=new)
         if applied.drift:
             log.info(
@@ -200,6 +226,7 @@ async def reconcile(body: kopf.Body, old: Any, patch: kopf.Patch, retry: int, re
         capture=previous.capture if previous else None,
         media=media,
         secrets_missing=rt.secrets[key],
+        queue=None if camera.spec.pool else rt.claims.get(key),
     )
     _write_status(rt, body, patch, obs, previous)
     rt.metrics.handler_seconds.labels(handler=f"camera.{reason}").observe(time.monotonic() - started)
@@ -241,6 +268,7 @@ async def roll_up(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
     media = rt.media.get((camera.namespace, camera.name), MediaSync(camera.spec.mediamtx.enabled))
     obs = Observed(
         secrets_missing=rt.secrets.get((camera.namespace, camera.name), ()),
+        queue=None if camera.spec.pool else rt.claims.get((camera.namespace, camera.name)),
         generation=(previous.observed_generation if previous else None) or camera.metadata.generation,
         paused=camera.spec.paused,
         deployment=deployment,
@@ -258,6 +286,9 @@ async def delete(body: kopf.Body, runtime: datetime.timedelta, retry: int, **kwa
     key = (meta.get("namespace", ""), meta.get("name", ""))
     rt.media.pop(key, None)
     rt.secrets.pop(key, None)
+    rt.claims.pop(key, None)
+    for posted in [k for k in rt.posted if k[:2] == key]:
+        del rt.posted[posted]
     rt.set_phase(key, None)
     try:
         camera = Camera.model_validate(dict(body))

@@ -38,6 +38,7 @@ from camops_operator.builders.worker import build_worker_config_map, build_worke
 from camops_operator.handlers.context import Runtime
 from camops_operator.handlers.context import runtime as current_runtime
 from camops_operator.settings import OperatorSettings
+from camops_operator.status import queue_volume_of
 from camops_workers.kube import requires
 from camops_workers.redact import redact
 
@@ -190,6 +191,10 @@ async def child_event(body: kopf.Body, type: str | None, **kwargs: Any) -> None:
     child = next((c for c in wanted if c.manifest["metadata"]["name"] == name), None)
     if child is None:
         return
+    if child.kind is k8s.PVC and type != "DELETED":  # its size as the API server has it now (growth, resizes)
+        key = (camera.namespace, camera.name)
+        error = rt.claims[key].error if key in rt.claims else None
+        rt.claims[key] = queue_volume_of(camera.spec.offline_queue.size, name, dict(body), error)
     try:
         await repair(rt, camera, child, None if type == "DELETED" else body)
     except (k8s.KubeError, OSError, TimeoutError) as exc:

@@ -16,7 +16,7 @@ from camops_operator.k8s import KubeApi
 from camops_operator.mediamtx import MediaMTXApi
 from camops_operator.metrics import Metrics
 from camops_operator.settings import OperatorSettings
-from camops_operator.status import MediaSync
+from camops_operator.status import MediaSync, QueueVolume
 from camops_workers.backoff import BackoffPolicy, backoff_delay
 
 __all__ = ["MAX_RETRY_DELAY_S", "Runtime", "install", "retry_delay", "runtime"]
@@ -42,6 +42,10 @@ class Runtime:
     media: dict[tuple[str, str], MediaSync] = field(default_factory=dict)
     #: Missing Secrets per camera (one message each) found by its last reconcile, for the status timer.
     secrets: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    #: The queue's claim per camera as last applied or watched, for QueueVolumeSized.
+    claims: dict[tuple[str, str], QueueVolume] = field(default_factory=dict)
+    #: The last Event message posted per (namespace, name, condition type), so one transition is posted once.
+    posted: dict[tuple[str, str, str], str] = field(default_factory=dict)
     #: Last phase per camera, for the cameras-by-phase gauge.
     phases: dict[tuple[str, str], str] = field(default_factory=dict)
     #: kopf's live indices, captured from the first handler call (they are complete by then).

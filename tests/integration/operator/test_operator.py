@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from camops_operator.settings import OperatorSettings
 from tests.integration.operator.harness import Cluster, eventually, running_operator
+from tests.servers.kube_rbac import ADMIN_HEADERS, Call, authorizing_kube
 from tests.servers.mediamtx import MediaMTXStandIn
 
 pytestmark = pytest.mark.slow
@@ -181,3 +184,61 @@ async def test_worker_report_and_available_deployment_make_the_camera_ready(
         )
         assert ready["reason"] == "Disconnected"
         assert (cluster.camera("gate") or {})["status"]["capture"]["lastError"] == "stream stalled"
+
+
+def _claim_size(cluster: Cluster, name: str = "gate-queue") -> object:
+    claim = cluster.child(PVCS, name) or {}
+    return claim.get("spec", {}).get("resources", {}).get("requests", {}).get("storage")
+
+
+async def test_queue_size_growth_expands_the_claim_and_shrinking_is_refused(
+    cluster: Cluster, operator_settings: OperatorSettings
+) -> None:
+    async with running_operator(operator_settings):
+        await cluster.create(camera(offlineQueue={"size": "1Gi"}))
+        await eventually(
+            lambda: (c := cluster.condition("gate", "QueueVolumeSized")) and c["reason"] == "Sized", what="Sized"
+        )
+        await cluster.patch_spec("gate", {"offlineQueue": {"size": "2Gi"}})
+        await eventually(lambda: _claim_size(cluster) == "2Gi", what="the claim raised to 2Gi")
+        await cluster.patch_spec("gate", {"offlineQueue": {"size": "512Mi"}})
+        cond = await eventually(
+            lambda: (c := cluster.condition("gate", "QueueVolumeSized")) and c["reason"] == "ShrinkRefused" and c,
+            what="ShrinkRefused",
+        )
+        assert cond["status"] == "False"
+        assert "cannot shrink" in cond["message"]
+        assert "keeps 2Gi" in cond["message"]
+        assert _claim_size(cluster) == "2Gi"
+        assert cluster.condition("gate", "Ready")["reason"] != "ShrinkRefused"  # type: ignore[index]
+        (event,) = await eventually(lambda: cluster.events("gate", "ShrinkRefused"), what="a Warning Event")
+        assert event["type"] == "Warning"
+
+
+async def test_a_claim_that_cannot_grow_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operator_settings: OperatorSettings
+) -> None:
+    """A StorageClass without volume expansion: the API server refuses the larger request (403)."""
+
+    def allows(call: Call) -> bool:
+        return not (call.resource == "persistentvolumeclaims" and call.verb == "patch")
+
+    async with authorizing_kube(tmp_path, allows) as (kube, _):
+        monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
+        async with aiohttp.ClientSession(kube.url, headers=ADMIN_HEADERS) as session:
+            cluster = Cluster(kube=kube, session=session)
+            await cluster.create_storage_secret()
+            async with running_operator(operator_settings):
+                await cluster.create(camera(offlineQueue={"size": "1Gi"}))
+                await eventually(lambda: cluster.child(DEPLOYMENTS, "gate-worker"), what="children")
+                await cluster.patch_spec("gate", {"offlineQueue": {"size": "4Gi"}})
+                cond = await eventually(
+                    lambda: (c := cluster.condition("gate", "QueueVolumeSized")) and c["status"] == "False" and c,
+                    what="QueueVolumeSized=False",
+                )
+                assert cond["reason"] == "ExpansionFailed"
+                assert "could not grow from 1Gi" in cond["message"]
+                assert "403" in cond["message"]
+                assert _claim_size(cluster) == "1Gi"
+                # the rest of the new spec still went out: the contract carries the new queue bound
+                await eventually(lambda: contract(cluster)["queue"]["max_bytes"] > 2**30, what="contract updated")

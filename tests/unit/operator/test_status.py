@@ -90,7 +90,9 @@ def test_a_report_from_a_worker_that_is_gone_is_not_trusted() -> None:
 
 def test_events_warn_about_what_a_person_must_fix_from_the_first_status() -> None:
     invalid = compute_status(obs(invalid="spec.snapshots: nothing to capture"), None, T0)
-    assert events_for(None, invalid) == [("Warning", "InvalidSpec", "Ready=False: spec.snapshots: nothing to capture")]
+    assert events_for(None, invalid) == [
+        ("Ready", "Warning", "InvalidSpec", "Ready=False: spec.snapshots: nothing to capture")
+    ]
     missing = ("Secret site-a/gate-login (spec.source.credentialsSecretRef) does not exist",)
     first = compute_status(
         obs(secrets_missing=missing, media=MediaSync(True, False, f"not configured: {missing[0]}", "SecretNotFound")),
@@ -98,9 +100,9 @@ def test_events_warn_about_what_a_person_must_fix_from_the_first_status() -> Non
         T0,
     )
     posted = events_for(None, first)
-    assert {(t, r) for t, r, _ in posted} == {("Warning", "SecretNotFound")}
+    assert {(t, r) for _, t, r, _ in posted} == {("Warning", "SecretNotFound")}
     assert len(posted) == 2  # WorkerAvailable and MediaPathConfigured; Ready does not repeat it
-    assert all("site-a/gate-login" in m for _, _, m in posted)
+    assert all("site-a/gate-login" in m for _, _, _, m in posted)
     assert events_for(first, compute_status(obs(secrets_missing=missing, media=first_media(first)), first, T0)) == []
 
 
@@ -111,8 +113,8 @@ def first_media(status: Any) -> MediaSync:
 
 def test_a_good_first_status_is_one_normal_event_and_a_reason_change_to_act_on_warns() -> None:
     pending = compute_status(obs(deployment=None, capture=None), None, T0)
-    assert events_for(None, pending) == [("Normal", "Reconciled", "phase Pending")]
+    assert events_for(None, pending) == [("", "Normal", "Reconciled", "phase Pending")]
     missing = compute_status(
         obs(deployment=None, capture=None, secrets_missing=("Secret s/x (f) does not exist",)), pending, T0
     )
-    assert [(t, r) for t, r, _ in events_for(pending, missing)] == [("Warning", "SecretNotFound")]  # False -> False
+    assert [(t, r) for _, t, r, _ in events_for(pending, missing)] == [("Warning", "SecretNotFound")]  # False -> False
