@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from camops_workers.picture.thumbnail import Luma, Thumbnail
 
@@ -36,9 +37,9 @@ class Measures:
         return {k: round(v, 3) for k, v in asdict(self).items() if v is not None}
 
 
-def uniform_share(luma: Luma, tolerance: int) -> float:
-    """Share of pixels within ``tolerance`` levels of the most common luma."""
-    counts = np.bincount(luma.astype(np.uint8).ravel(), minlength=256)
+def uniform_share(luma: Luma, tolerance: int, histogram: npt.NDArray[np.float64] | None = None) -> float:
+    """Share of pixels within ``tolerance`` levels of the most common luma (``histogram``: per level)."""
+    counts = histogram if histogram is not None else np.bincount(luma.astype(np.uint8).ravel(), minlength=256)
     cumulative = np.concatenate(([0], np.cumsum(counts)))
     width = 2 * tolerance + 1
     windows = cumulative[width:] - cumulative[:-width] if width <= 256 else cumulative[-1:]
@@ -90,7 +91,7 @@ def measure(
     return Measures(
         luma=float(luma.mean()),
         contrast=contrast,
-        uniform=uniform_share(luma, uniform_tolerance),
+        uniform=uniform_share(luma, uniform_tolerance, thumb.histogram),
         sharpness=thumb.edge,
         change=change(luma, previous.luma if previous is not None else None),
         distance=distance,

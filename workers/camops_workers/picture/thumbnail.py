@@ -29,12 +29,15 @@ __all__ = [
 THUMBNAIL_WIDTH = 320
 #: Rows of the full picture sampled for the edge strength, and the least span of a wide step
 #: (pixels; a 240th of the width on larger pictures).
-EDGE_ROWS = 32
+EDGE_ROWS = 24
 EDGE_SPAN = 4
 _FULL_RANGE_FORMATS = {"yuvj420p", "yuvj422p", "yuvj444p", "gray"}
 _COLOR_RANGE_JPEG = 2  # AVCOL_RANGE_JPEG
 
 Luma = npt.NDArray[np.float32]
+#: Raw luma level -> full-range level (a lookup is cheaper than arithmetic on the thumbnail).
+_FULL: Luma = np.arange(256, dtype=np.float32)
+_FROM_LIMITED: Luma = np.clip((_FULL - 16.0) * (255.0 / 219.0), 0.0, 255.0).astype(np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,8 @@ class Thumbnail:
 
     luma: Luma
     edge: float
+    #: Pixels of the thumbnail per full-range luma level (256 bins); None: computed from ``luma``.
+    histogram: npt.NDArray[np.float64] | None = None
 
     @property
     def width(self) -> int:
@@ -61,13 +66,12 @@ def thumbnail_from_luma(
     if plane.ndim != 2 or plane.shape[0] < 2 or plane.shape[1] < 2:
         raise ValueError(f"a luma plane needs two dimensions of at least 2 pixels, not {plane.shape}")
     stride = max(1, int(plane.shape[1]) // width)
-    small = plane[::stride, ::stride].astype(np.float32)
-    edge = _edge_strength(plane)
-    if not full_range:
-        small -= 16.0
-        small *= 255.0 / 219.0
-        np.clip(small, 0.0, 255.0, out=small)
-    return Thumbnail(small, edge)
+    raw = plane[::stride, ::stride]
+    levels = _FULL if full_range else _FROM_LIMITED
+    counts = np.bincount(raw.ravel(), minlength=256)
+    # The histogram in full-range levels: each raw level's count moved to the level it maps to.
+    histogram = np.bincount(np.rint(levels).astype(np.intp), weights=counts, minlength=256).astype(np.float64)
+    return Thumbnail(levels[raw], _edge_strength(plane), histogram)
 
 
 def _edge_strength(plane: npt.NDArray[np.uint8], rows: int = EDGE_ROWS, span: int = 0) -> float:
