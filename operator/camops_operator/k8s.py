@@ -36,7 +36,7 @@ from typing import Any
 import aiohttp
 
 from camops_operator.builders.owned import owned_fields_drift
-from camops_workers.kube import OPERATOR_NAMESPACE, requires
+from camops_workers.kube import OPERATOR_NAMESPACE, STORAGE_SECRET_COPIES, STORAGE_SECRET_SOURCE, requires
 from camops_workers.units import parse_quantity
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "CRON_JOB",
     "DEPLOYMENT",
     "PVC",
+    "SECRET",
     "STATEFUL_SET",
     "Applied",
     "ApplyResult",
@@ -62,11 +63,13 @@ __all__ = [
     "ensure_own_config_map",
     "ensure_pvc",
     "ensure_stateful_set",
+    "ensure_storage_secret_copy",
     "get_config_map",
     "get_deployment",
     "get_own_config_map",
     "get_pvc",
     "get_secret_values",
+    "get_storage_secret_source",
     "patch_pool_status",
     "secret_keys",
 ]
@@ -103,6 +106,7 @@ PVC = Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", create_o
 DEPLOYMENT = Kind("apps", "v1", "deployments", "Deployment")
 CRON_JOB = Kind("batch", "v1", "cronjobs", "CronJob")
 STATEFUL_SET = Kind("apps", "v1", "statefulsets", "StatefulSet")
+SECRET = Kind("", "v1", "secrets", "Secret", owned_sections=("data",), exact_sections=("data",))
 CAMERA_POOL = Kind("camops.io", "v1alpha1", "camerapools", "CameraPool")
 
 
@@ -478,3 +482,18 @@ async def get_secret_values(api: KubeApi, namespace: str, name: str, keys: tuple
     if any(key not in data for key in keys):
         return None
     return tuple(base64.b64decode(data[key]).decode("utf-8") for key in keys)
+
+
+@requires("", "secrets", "get", scope=STORAGE_SECRET_SOURCE)
+async def get_storage_secret_source(api: KubeApi, namespace: str, name: str) -> JSON | None:
+    """The storage Secret the operator copies into camera namespaces (its own namespace), or None."""
+    return await api.request("GET", SECRET.path(namespace, name))
+
+
+@requires("", "secrets", "get", "create", "patch", scope=STORAGE_SECRET_COPIES)
+async def ensure_storage_secret_copy(api: KubeApi, manifest: Mapping[str, Any]) -> Applied:
+    """Create or patch a copy of the storage Secret in a camera namespace (its ``data`` replaced whole).
+
+    The result holds the Secret's data: callers report only its :class:`ApplyResult`.
+    """
+    return await _ensure(api, SECRET, manifest, set())

@@ -22,6 +22,7 @@ import kopf
 from camops_operator.handlers import register_all
 from camops_operator.handlers.context import Runtime, install
 from camops_operator.handlers.drift import drift_task
+from camops_operator.handlers.storage_secret import storage_secret_task
 from camops_operator.k8s import Connection, KubeApi
 from camops_operator.mediamtx import MediaMTXApi
 from camops_operator.metrics import Metrics, serve_http
@@ -121,6 +122,7 @@ async def serve(
                 log.info("operator /healthz and /metrics on port %d", port)
             if rt.mediamtx is not None:
                 await stack.enter_async_context(drift_task(rt))
+            await stack.enter_async_context(storage_secret_task(rt))
             await kopf.operator(
                 registry=registry,
                 settings=kopf_settings(settings),

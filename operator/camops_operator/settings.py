@@ -51,6 +51,17 @@ class OperatorSettings(BaseModel):
         default="camops-storage",
         description="Secret (keys accessKey, secretKey) expected in each Camera's namespace.",
     )
+    storage_secret_source: str | None = Field(
+        default=None,
+        description="Secret in the operator's namespace the operator copies into each storage_secret_namespaces "
+        "as storage_secret (keys accessKey, secretKey); empty: copied by hand.",
+    )
+    storage_secret_namespaces: tuple[str, ...] = Field(
+        default=(), description="Camera namespaces that get the copy of storage_secret_source."
+    )
+    storage_secret_interval: float = Field(
+        default=60.0, gt=0, description="Seconds between checks that every copy matches its source."
+    )
     mediamtx_api_url: str | None = Field(default=None, description="MediaMTX control API, e.g. http://mediamtx:9997.")
     mediamtx_rtsp_url: str | None = Field(default=None, description="MediaMTX RTSP base, e.g. rtsp://mediamtx:8554.")
     mediamtx_username: str | None = None
@@ -119,14 +130,21 @@ class OperatorSettings(BaseModel):
 
 
 def _convert(cls: type[OperatorSettings], name: str, key: str, value: str) -> object:
-    if name == "namespaces":
+    if name in {"namespaces", "storage_secret_namespaces"}:
         return tuple(ns.strip() for ns in value.split(",") if ns.strip())
     if name in {"storage_secure"}:
         lowered = value.lower()
         if lowered not in _TRUE | _FALSE:
             raise SettingsError(f"{key}: expected true or false, got {value!r}")
         return lowered in _TRUE
-    if name in {"mediamtx_timeout", "mediamtx_delete_timeout", "drift_interval", "status_interval", "retry_delay"}:
+    if name in {
+        "mediamtx_timeout",
+        "mediamtx_delete_timeout",
+        "drift_interval",
+        "status_interval",
+        "retry_delay",
+        "storage_secret_interval",
+    }:
         try:
             return float(value) if value.replace(".", "", 1).isdigit() else parse_duration(value)
         except ValueError as exc:
@@ -139,6 +157,7 @@ def _convert(cls: type[OperatorSettings], name: str, key: str, value: str) -> ob
             "worker_service_account",
             "storage_endpoint",
             "storage_region",
+            "storage_secret_source",
             "mediamtx_api_url",
             "mediamtx_rtsp_url",
             "events_webhook_url",

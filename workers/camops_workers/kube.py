@@ -14,6 +14,8 @@ __all__ = [
     "OPERATOR_NAMESPACE",
     "REQUIRED_PERMISSIONS",
     "SCOPES",
+    "STORAGE_SECRET_COPIES",
+    "STORAGE_SECRET_SOURCE",
     "WATCHED",
     "Permission",
     "ScopedPermission",
@@ -37,7 +39,11 @@ REQUIRED_PERMISSIONS: set[Permission] = set()
 WATCHED = "watched"
 #: ... or the operator's own namespace (its MediaMTX ledger ConfigMap), whatever it watches.
 OPERATOR_NAMESPACE = "operator-namespace"
-SCOPES = (WATCHED, OPERATOR_NAMESPACE)
+#: With the storage Secret copy on (CAMOPS_STORAGE_SECRET_SOURCE): reading that source Secret in the
+#: operator's namespace, and writing its copies into the camera namespaces it names.
+STORAGE_SECRET_SOURCE = "storage-secret-source"  # noqa: S105 - a scope's name, not a credential
+STORAGE_SECRET_COPIES = "storage-secret-copies"  # noqa: S105 - a scope's name, not a credential
+SCOPES = (WATCHED, OPERATOR_NAMESPACE, STORAGE_SECRET_SOURCE, STORAGE_SECRET_COPIES)
 
 
 def requires(
