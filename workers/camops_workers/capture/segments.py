@@ -117,19 +117,25 @@ def last_whole_fragment_end(data: bytes) -> int:
     Walks the top-level boxes; a box that runs past the end of ``data`` (the fragment being written
     when the process died) and everything after it are cut off.
     """
+    return _fragment_end(lambda pos, n: data[pos : pos + n], len(data))
+
+
+def _fragment_end(read_at: Callable[[int, int], bytes], length: int) -> int:
+    """``last_whole_fragment_end`` reading only the box headers (``read_at(offset, n)``), not the media."""
     pos = 0
     end = 0
     moov = moof = False
-    while pos + 8 <= len(data):
-        size = int.from_bytes(data[pos : pos + 4], "big")
-        kind = data[pos + 4 : pos + 8]
+    while pos + 8 <= length:
+        head = read_at(pos, 16)
+        size = int.from_bytes(head[0:4], "big")
+        kind = head[4:8]
         header = 8
         if size == 1:
-            if pos + 16 > len(data):
+            if pos + 16 > length:
                 break
-            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+            size = int.from_bytes(head[8:16], "big")
             header = 16
-        if size < header or pos + size > len(data):
+        if size < header or pos + size > length:
             break  # size 0 ("to the end of the file") is never written by the fragmenting muxer
         if kind == b"moov":
             moov = True
@@ -373,11 +379,12 @@ def _recover(path: Path, started_at: datetime) -> ClosedSegment | None:
     import av
 
     with open(path, "r+b") as handle:
-        end = last_whole_fragment_end(handle.read())
+        fd = handle.fileno()
+        end = _fragment_end(lambda pos, n: os.pread(fd, n, pos), os.fstat(fd).st_size)
         if end == 0:
             return None
         handle.truncate(end)
-        os.fsync(handle.fileno())
+        os.fsync(fd)
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
