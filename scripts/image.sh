@@ -9,7 +9,7 @@
 #                              Debian's packages and imported into buildah; no registry needed
 #                 auto       : mmdebstrap when buildah is the only engine, registry otherwise (default)
 #   DEBIAN_MIRROR mirror mmdebstrap downloads from (default http://deb.debian.org/debian)
-#   PIP_CERT      CA bundle for pip in the build stage (podman/buildah), e.g. behind an inspecting proxy
+#   PIP_CERT      CA bundle for pip in the build stage (podman/buildah; default: the system bundle)
 #
 # The base is built once and reused (its name carries a hash of how it is made); buildah caches the
 # Dockerfile's layers, so a rebuild after a code change only reinstalls camops itself.
@@ -68,11 +68,13 @@ if [ "$IMAGE_BASE" = mmdebstrap ]; then
   build_args=(--build-arg "PYTHON_IMAGE=$base")
 fi
 
-# A machine whose HTTPS goes through an inspecting proxy names the proxy's CA bundle in PIP_CERT: the
-# build stage's pip gets it as a read-only mount (never a layer of the image).
+# The build stage's pip trusts what this machine trusts: PIP_CERT, else the system CA bundle (a machine
+# whose HTTPS goes through an inspecting proxy has the proxy's CA there), as a read-only mount that is
+# never a layer of the image.
 run_opts=()
-if [ -n "${PIP_CERT:-}" ] && [ -f "$PIP_CERT" ] && [ "$engine" != docker ]; then
-  run_opts=(--volume "$PIP_CERT:/run/camops-build/ca.crt:ro" --build-arg PIP_CERT=/run/camops-build/ca.crt)
+ca=${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}
+if [ -f "$ca" ] && [ "$engine" != docker ]; then
+  run_opts=(--volume "$ca:/run/camops-build/ca.crt:ro" --build-arg PIP_CERT=/run/camops-build/ca.crt)
 fi
 
 echo "building $IMAGE with $engine (base: ${build_args[*]:-the Dockerfile default})"
