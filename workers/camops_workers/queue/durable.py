@@ -547,12 +547,18 @@ class DurableQueue:
         """Drop (and count) the oldest unleased items until ``need`` bytes are freed; returns how many."""
         now = time.time()
         with self._tx(durable=False) as db:
-            rows = db.execute(
+            cursor = db.execute(
                 "SELECT seq, size, id, camera FROM items WHERE lease_expires_at <= ? ORDER BY seq", (now,)
-            ).fetchall()
-            ids = {int(r[0]): str(r[2]) for r in rows}
-            owners = {int(r[0]): str(r[3]) for r in rows}
-            victims = room_victims(need, block, ((int(r[0]), int(r[1])) for r in rows))
+            )
+            ids: dict[int, str] = {}
+            owners: dict[int, str] = {}
+
+            def oldest() -> Iterator[tuple[int, int]]:  # read lazily: only as many rows as the room needs
+                for seq, item_size, item_id, camera in cursor:
+                    ids[seq], owners[seq] = item_id, camera
+                    yield seq, item_size
+
+            victims = room_victims(need, block, oldest())
             if victims:
                 db.executemany("DELETE FROM items WHERE seq = ?", [(v,) for v in victims])
                 self._bump(db, "dropped_dropOldest", len(victims), cameras=[owners[v] for v in victims])
