@@ -2,6 +2,7 @@
 
 Mounts:
   /live    live test pattern, H.264 (x264enc key-int-max=GOP tune=zerolatency), never ends
+  /live265 the live test pattern in H.265 (x265enc key-int-max=GOP tune=zerolatency ! rtph265pay)
   /change  the same, but the picture size switches to --change-size after --change-after seconds
   /picture/<fault>  a synthetic street scene (tests/servers/pictures.py: noise, --picture-light swing)
            that shows <fault> (freeze, black, uniform, blur, scene; normal: never) from
@@ -106,6 +107,16 @@ def main() -> int:
     live.set_launch(_launch(args.width, args.height, args.fps, args.gop, args.bitrate, args.pattern))
     live.set_shared(args.shared)
     mounts.add_factory("/live", live)
+
+    live265 = GstRtspServer.RTSPMediaFactory()
+    live265.set_launch(
+        f"( videotestsrc is-live=true pattern={args.pattern} ! videoscale ! videoconvert"
+        f" ! video/x-raw,format=I420,width={args.width},height={args.height},framerate={args.fps}/1"
+        f" ! x265enc key-int-max={args.gop} tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate}"
+        " ! video/x-h265,profile=main ! rtph265pay name=pay0 pt=96 config-interval=-1 )"
+    )
+    live265.set_shared(args.shared)
+    mounts.add_factory("/live265", live265)
 
     change = GstRtspServer.RTSPMediaFactory()
     change.set_launch(_launch(args.width, args.height, args.fps, args.gop, args.bitrate, args.pattern))

@@ -109,8 +109,8 @@ class PictureHealthConfig(_Model):
     uniform_tolerance: int = Field(default=8, ge=0, le=64)
     #: Sharpness below this share of the learned reference's sharpness is Blurred.
     blur_max_ratio: float = Field(default=0.6, gt=0, le=1)
-    #: Distance from the learned reference view (0 same view, 1 unrelated) at or above which the scene changed.
-    scene_min_distance: float = Field(default=0.5, gt=0, le=2)
+    #: Share of the view that differs from the learned reference at or above which the scene changed.
+    scene_min_distance: float = Field(default=0.4, gt=0, le=1)
     #: Healthy snapshots averaged into the first reference view.
     reference_snapshots: int = Field(default=5, ge=1, le=10_000)
     #: Weight of each later healthy snapshot in the reference (slow: day and night are not a move).

@@ -375,12 +375,13 @@ class HealthSpec(SpecModel):
         description="Blurred: edge sharpness below this share of the learned reference's.",
     )
     scene_min_distance: float = Field(
-        default=0.5,
+        default=0.4,
         ge=0.01,
-        le=2,
+        le=1,
         description=(
-            "SceneChanged (moved, tampered): distance of the picture's layout from the learned reference "
-            "(0 same view, 1 unrelated) at or above this. Brightness does not count."
+            "SceneChanged (moved, tampered): at least this share of the view (cells of a coarse grid, "
+            "brightness and contrast normalised) differs from the learned reference. A passing truck "
+            "changes a few cells, a camera knocked sideways most of them."
         ),
     )
     reference_snapshots: int = Field(
@@ -559,7 +560,7 @@ class PictureMeasures(StatusModel):
     sharpness: float | None = Field(default=None, description="Edge sharpness: about 1 sharp, lower when soft.")
     change: float | None = Field(default=None, description="Mean luma change since the previous snapshot.")
     distance: float | None = Field(
-        default=None, description="Distance from the learned reference view (0 same, 1 unrelated)."
+        default=None, description="Share of the view (0-1) that differs from the learned reference."
     )
 
 

@@ -9,10 +9,12 @@ import numpy.typing as npt
 
 from camops_workers.picture.thumbnail import Luma, Thumbnail
 
-__all__ = ["GRID_COLUMNS", "Measures", "change", "measure", "uniform_share", "view_grid"]
+__all__ = ["GRID_COLUMNS", "Measures", "change", "measure", "uniform_share", "view_distance", "view_grid"]
 
 #: Columns of the coarse grid a view is compared on (rows follow the aspect ratio).
 GRID_COLUMNS = 32
+#: A grid cell changed when it moved by more than this many of the grid's standard deviations.
+CELL_CHANGE = 0.75
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,7 @@ class Measures:
     sharpness: float
     #: Mean absolute luma change since the previous snapshot (None: no comparable previous one).
     change: float | None
-    #: Distance from the learned reference view, 0 (same) to 2 (inverted); None before one is learned.
+    #: Share of the view (0-1) that differs from the learned reference view; None before one is learned.
     distance: float | None
 
     def as_dict(self) -> dict[str, float]:
@@ -54,7 +56,8 @@ def change(current: Luma, previous: Luma | None) -> float | None:
 
 
 def view_grid(luma: Luma, columns: int = GRID_COLUMNS) -> Luma | None:
-    """The picture's layout: block means on a coarse grid, zero mean, unit length (None if flat).
+    """The picture's layout: block means on a coarse grid in standard deviations from their mean
+    (None if flat).
 
     Normalised so that a change of brightness or contrast (day, night, a cloud) leaves it as it is.
     """
@@ -67,11 +70,17 @@ def view_grid(luma: Luma, columns: int = GRID_COLUMNS) -> Luma | None:
     sizes = np.outer(np.diff(np.append(row_edges, rows_n)), np.diff(np.append(col_edges, cols_n)))
     grid = (sums / sizes).astype(np.float32).ravel()
     grid -= grid.mean()
-    norm = float(np.linalg.norm(grid))
-    if norm < 1e-3 * grid.size**0.5:  # less than a thousandth of a level on average: flat
+    spread = float(grid.std())
+    if spread < 1e-3:  # less than a thousandth of a level: flat
         return None
-    out: Luma = grid / norm
+    out: Luma = grid / spread
     return out
+
+
+def view_distance(grid: Luma, reference: Luma) -> float:
+    """Share of the grid's cells (0-1) more than ``CELL_CHANGE`` standard deviations away from the
+    reference's: a passing truck moves a few cells, a camera knocked sideways most of them."""
+    return float(np.mean(np.abs(grid - reference) > CELL_CHANGE))
 
 
 def measure(
@@ -87,7 +96,7 @@ def measure(
     contrast = float(luma.std())
     distance = None
     if grid is not None and reference is not None and grid.shape == reference.shape:
-        distance = max(0.0, 1.0 - float(np.dot(grid, reference)))
+        distance = view_distance(grid, reference)
     return Measures(
         luma=float(luma.mean()),
         contrast=contrast,

@@ -18,7 +18,10 @@ _MEASURES = {
     "uniform": ("camops_picture_uniform_share", "Share of the newest snapshot within a few levels of one luma"),
     "sharpness": ("camops_picture_sharpness", "Edge sharpness of the newest snapshot (about 1 sharp, lower soft)"),
     "change": ("camops_picture_change", "Mean luma change since the previous snapshot"),
-    "distance": ("camops_picture_reference_distance", "Distance of the newest snapshot from the learned view"),
+    "distance": (
+        "camops_picture_reference_distance",
+        "Share of the newest snapshot's view that differs from the learned one",
+    ),
 }
 
 

@@ -42,9 +42,9 @@ class ReferenceView:
             return
         blended = (1.0 - weight) * self.grid + weight * grid
         blended -= blended.mean()
-        norm = float(np.linalg.norm(blended))
-        if norm > 0:
-            self.grid = (blended / norm).astype(np.float32)
+        spread = float(blended.std())
+        if spread > 0:
+            self.grid = (blended / spread).astype(np.float32)
         self.sharpness = (1.0 - weight) * (self.sharpness or sharpness) + weight * sharpness
 
     def usual_sharpness(self) -> float | None:
