@@ -193,7 +193,10 @@ def run_session(
     out.flush()
 
     def lines() -> list[str]:
-        return render_block(runner.views(), clock(), width=display.width()) + policy_lines(runner.policy_views())
+        return render_block(runner.views(), clock(), width=display.width())
+
+    def policy_block() -> list[str]:
+        return policy_lines(runner.policy_views())
 
     with _stop_on_signals(runner.stop_event):
         runner.start()
@@ -205,11 +208,13 @@ def run_session(
                     break
                 if active and not runner.running():
                     break
-                display.show(lines(), now_s=now_s, stamp=f"{clock():%H:%M:%S}")
+                display.show(lines(), now_s=now_s, stamp=f"{clock():%H:%M:%S}", when_changed=policy_block())
                 runner.stop_event.wait(tick_s)
             if display.tty:
                 display.show(
-                    [*lines(), "stopping: closing open segments, uploading what is queued..."], now_s=0, stamp=""
+                    [*lines(), *policy_block(), "stopping: closing open segments, uploading what is queued..."],
+                    now_s=0,
+                    stamp="",
                 )
             stuck = runner.stop()
         finally:
@@ -217,7 +222,7 @@ def run_session(
             if web is not None:
                 web.stop()
             runner.cleanup()
-    display.finish(lines(), stamp=f"{clock():%H:%M:%S}")
+    display.finish([*lines(), *policy_block()], stamp=f"{clock():%H:%M:%S}")
     views = runner.views()
     out.write("\n".join(render_summary(views, elapsed_s=time.monotonic() - started, location=target.where(planned))))
     out.write("\n")

@@ -151,3 +151,27 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureF
     assert "does not exist" in capsys.readouterr().err
     assert camops(["stats", "--dir", str(tmp_path / "nope")]) == 2
     assert not (tmp_path / "nope").exists()
+
+
+def test_a_dry_run_says_which_folders_it_listed_and_which_it_left(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A camera holding only young objects is not reported as holding nothing: newer day folders are counted."""
+    day_folders = sorted({k.rsplit("/", 1)[0] for k in keys(store.root) if k.startswith("gate/") and store.old(k, 0)})
+    cutoff = store.now - timedelta(days=7)
+
+    def older(folder: str) -> bool:
+        return datetime.strptime(folder, "gate/%Y-%m/%d").replace(tzinfo=UTC) < cutoff
+
+    args = ["retention", "--dir", str(store.root), "--now", store.now.isoformat(), "--camera", "gate", "--dry-run"]
+    assert camops([*args, "--max-age", "7d", "--json"]) == 0
+    [gate] = json.loads(capsys.readouterr().out)["cameras"]
+    assert gate["day_folders_listed"] == sum(1 for f in day_folders if older(f)) > 0
+    assert gate["day_folders_newer"] == sum(1 for f in day_folders if not older(f)) > 0
+    dated = [k for k in keys(store.root) if k.startswith("gate/") and store.old(k, 0)]
+    assert gate["listed"] == sum(1 for k in dated if older(k.rsplit("/", 1)[0]))
+    # Everything is younger than 30 days: nothing is listed, and the report says why.
+    assert camops([*args, "--max-age", "30d"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.strip().startswith("gate"))
+    print(line)
+    assert f"listed        0 in 0 day folders older than the cutoff ({len(day_folders)} newer not listed)" in line

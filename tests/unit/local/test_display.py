@@ -35,6 +35,30 @@ def test_off_a_terminal_lines_are_printed_at_most_every_few_seconds_with_a_stamp
     assert "\x1b" not in out.getvalue()
 
 
+def test_off_a_terminal_the_retention_line_is_printed_only_when_it_changes() -> None:
+    out = io.StringIO()
+    display = LiveDisplay(out, tty=False, every_s=5.0)
+    policy = ["retention week (gate): next run 2026-11-23 03:15 UTC"]
+    for tick in range(120):  # a minute at the session's 0.5 s tick
+        second = tick / 2
+        ran = ["retention week (gate): next run 2026-11-24 03:15 UTC; last run: deleted 3 object(s)"]
+        display.show(["cam"], now_s=second, stamp=f"{second:04.1f}", when_changed=policy if tick < 100 else ran)
+    printed = out.getvalue().splitlines()
+    assert [line for line in printed if "retention" in line] == [
+        "[00.0] retention week (gate): next run 2026-11-23 03:15 UTC",
+        "[50.0] retention week (gate): next run 2026-11-24 03:15 UTC; last run: deleted 3 object(s)",
+    ]
+    assert sum(1 for line in printed if line.endswith("cam")) == 12  # the cameras still every 5 s
+
+
+def test_on_a_terminal_the_retention_line_ends_the_block() -> None:
+    out = io.StringIO()
+    display = LiveDisplay(out, tty=True)
+    display.show(["cam"], now_s=0.0, stamp="t", when_changed=["retention week"])
+    display.show(["cam"], now_s=0.5, stamp="t", when_changed=["retention week"])
+    assert out.getvalue().endswith("\x1b[2F\x1b[2Kcam\n\x1b[2Kretention week\n")
+
+
 def test_policy_lines() -> None:
     when = datetime(2026, 11, 23, 3, 15, tzinfo=UTC)
     views = [

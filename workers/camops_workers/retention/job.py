@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from camops_workers.redact import redact
-from camops_workers.retention.lister import list_camera, list_sizes
+from camops_workers.retention.lister import FolderCount, list_camera, list_sizes
 from camops_workers.retention.planner import CameraPlan, CameraScope, Reason, RetentionRules, plan_camera
 from camops_workers.storage.base import ObjectStore, StorageError, StoredObject
+from camops_workers.storage.keys import Layout
 
 __all__ = ["BATCH_SIZE", "CameraReport", "RunReport", "run_camera", "run_retention"]
 
@@ -36,6 +37,10 @@ class CameraReport:
     camera: str
     key_prefix: str
     listed: int = 0
+    #: Dated layout without a quota: day folders whose objects were listed, and newer ones that were not.
+    #: None when the whole prefix was listed.
+    day_folders_listed: int | None = None
+    day_folders_newer: int | None = None
     planned_delete: int = 0
     planned_delete_bytes: int = 0
     planned_archive: int = 0
@@ -183,7 +188,10 @@ def run_camera(
         raise ValueError("the rules archive but no archive store was given")
     try:
         before = rules.listing_cutoff(now)
-        objects = list(list_camera(store, scope, before))
+        folders = FolderCount()
+        objects = list(list_camera(store, scope, before, folders))
+        if before is not None and scope.layout is Layout.DATED:
+            report.day_folders_listed, report.day_folders_newer = folders.read, folders.skipped
         archived = list_sizes(archive, scope, before) if archive is not None and rules.archives else None
     except StorageError as exc:
         report.error(f"listing {scope.key_prefix}: {exc}")
@@ -238,11 +246,12 @@ def run_retention(
         )
         report.cameras.append(cam)
         log.info(
-            "retention camera=%s prefix=%s listed=%d planned=%d deleted=%d bytes_freed=%d archived=%d "
-            "protected_young=%d errors=%d dry_run=%s",
+            "retention camera=%s prefix=%s listed=%d newer_day_folders=%s planned=%d deleted=%d bytes_freed=%d "
+            "archived=%d protected_young=%d errors=%d dry_run=%s",
             cam.camera,
             cam.key_prefix,
             cam.listed,
+            cam.day_folders_newer,
             cam.planned_delete,
             cam.deleted,
             cam.bytes_freed,

@@ -5,19 +5,22 @@ lister reads the month and day folder names (two small delimiter listings) and l
 objects only in the day folders that start before the cutoff — a 7-day policy that
 runs daily lists about one day of objects per camera, however much history is kept.
 Other layouts (and quota runs, which need every object's size) list the whole prefix.
+A :class:`FolderCount` says how many day folders were read and how many were not
+(newer than the cutoff), so a report never looks as if a camera held nothing.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from camops_workers.retention.planner import CameraScope
 from camops_workers.storage.base import ObjectStore, StoredObject
 from camops_workers.storage.keys import Layout, sanitize_name, sanitize_prefix
 
-__all__ = ["date_folders", "discover_scopes", "list_camera", "list_sizes"]
+__all__ = ["FolderCount", "date_folders", "discover_scopes", "list_camera", "list_sizes"]
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})/")
 _DAY = re.compile(r"(\d{2})/")
@@ -43,35 +46,59 @@ def _day_start(month: datetime, name: str) -> datetime | None:
         return None
 
 
-def date_folders(store: ObjectStore, key_prefix: str, before: datetime) -> list[str]:
+@dataclass
+class FolderCount:
+    """Day folders a dated listing read, and those it left alone because they are newer than the cutoff."""
+
+    read: int = 0
+    skipped: int = 0
+
+
+def date_folders(
+    store: ObjectStore, key_prefix: str, before: datetime, count: FolderCount | None = None
+) -> list[str]:
     """Day folders (``<key_prefix>YYYY-MM/DD/``) whose day starts before ``before``, oldest first.
 
     Folders whose names are not dates are not returned: the planner never deletes
-    there anyway, and listing them would defeat the point.
+    there anyway, and listing them would defeat the point. ``count`` (when given) adds
+    the day folders returned and the newer ones left out (their names only are listed).
     """
     days: list[str] = []
+    skipped = 0
     for month_folder in sorted(store.list_folders(key_prefix)):
         if not month_folder.startswith(key_prefix):
             continue
         month = _month_start(month_folder[len(key_prefix) :])
-        if month is None or month >= before:
+        if month is None:
             continue
         for day_folder in sorted(store.list_folders(month_folder)):
             if not day_folder.startswith(month_folder):
                 continue
             day = _day_start(month, day_folder[len(month_folder) :])
-            if day is not None and day < before:
+            if day is None:
+                continue
+            if day < before:
                 days.append(day_folder)
+            else:
+                skipped += 1
+    if count is not None:
+        count.read += len(days)
+        count.skipped += skipped
     return days
 
 
-def list_camera(store: ObjectStore, scope: CameraScope, before: datetime | None) -> Iterator[StoredObject]:
-    """The camera's objects a plan needs: those captured before ``before`` (None: all of them)."""
+def list_camera(
+    store: ObjectStore, scope: CameraScope, before: datetime | None, count: FolderCount | None = None
+) -> Iterator[StoredObject]:
+    """The camera's objects a plan needs: those captured before ``before`` (None: all of them).
+
+    ``count`` adds the day folders read and skipped (nothing when the whole prefix is listed).
+    """
     base = scope.key_prefix
     if before is None or scope.layout is not Layout.DATED:
         yield from store.list_objects(base, recursive=True)
         return
-    for folder in date_folders(store, base, before):
+    for folder in date_folders(store, base, before, count):
         yield from store.list_objects(folder, recursive=True)
 
 
