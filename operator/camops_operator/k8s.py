@@ -70,6 +70,7 @@ __all__ = [
     "get_pvc",
     "get_secret_values",
     "get_storage_secret_source",
+    "list_cameras",
     "patch_pool_status",
     "secret_keys",
 ]
@@ -108,6 +109,7 @@ CRON_JOB = Kind("batch", "v1", "cronjobs", "CronJob")
 STATEFUL_SET = Kind("apps", "v1", "statefulsets", "StatefulSet")
 SECRET = Kind("", "v1", "secrets", "Secret", owned_sections=("data",), exact_sections=("data",))
 CAMERA_POOL = Kind("camops.io", "v1alpha1", "camerapools", "CameraPool")
+CAMERA = Kind("camops.io", "v1alpha1", "cameras", "Camera")
 
 
 class KubeError(Exception):
@@ -458,6 +460,14 @@ async def get_own_config_map(api: KubeApi, namespace: str, name: str) -> JSON | 
 async def ensure_own_config_map(api: KubeApi, manifest: Mapping[str, Any]) -> Applied:
     """Create or patch a ConfigMap of the operator's own namespace (not owned by any Camera)."""
     return await _ensure(api, CONFIG_MAP, manifest, set())
+
+
+@requires("camops.io", "cameras", "list")
+async def list_cameras(api: KubeApi, namespace: str) -> list[JSON]:
+    """Every Camera in ``namespace`` (a RetentionPolicy's CronJob mounts its cameras' storage Secrets)."""
+    body = await api.request("GET", CAMERA.path(namespace))
+    items: list[JSON] = (body or {}).get("items") or []
+    return items
 
 
 @requires("", "secrets", "get")

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -30,11 +31,16 @@ from pydantic import ValidationError
 from camops_operator.api.camera import Camera
 from camops_operator.api.common import DurationText, QuantityText, describe_error, make_condition, rfc3339
 from camops_operator.api.retention import RetentionPolicy, RetentionPolicyStatus
-from camops_workers.contract import StorageConfig
+from camops_workers.contract import CredentialRef, StorageConfig
 from camops_workers.redact import redact
-from camops_workers.retention.job import RunReport, run_retention
+from camops_workers.retention.job import CameraReport, RunReport, run_retention
 from camops_workers.retention.lister import discover_scopes
-from camops_workers.retention.options import add_storage_arguments, credential_refs, storage_config
+from camops_workers.retention.options import (
+    STORAGE_SECRETS_DIR_ENV,
+    add_storage_arguments,
+    credential_refs,
+    storage_config,
+)
 from camops_workers.retention.planner import CameraScope, RetentionRules
 from camops_workers.retention.stats_cli import parse_now
 from camops_workers.storage.base import ObjectStore, StorageError, TransientStorageError
@@ -81,6 +87,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keys", action="store_true", help="with --dry-run: print every key the plan would delete")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument("--now", help="plan as of this ISO 8601 time (default: now)")
+    parser.add_argument(
+        "--storage-secrets-dir",
+        default=os.environ.get(STORAGE_SECRETS_DIR_ENV) or None,
+        help=(
+            "with --policy: folder holding one folder per Camera storage Secret (spec.storage.secretRef), "
+            f"as the CronJob mounts them (default ${STORAGE_SECRETS_DIR_ENV})"
+        ),
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -180,6 +194,16 @@ def _run_standalone(args: argparse.Namespace) -> int:
 # -- output ----------------------------------------------------------------------------------
 
 
+def _folders(cam: CameraReport) -> str:
+    """Where the listed objects came from, so 'listed 0' never reads as 'the camera holds nothing'."""
+    if cam.day_folders_listed is None:
+        return ""
+    text = f" in {cam.day_folders_listed:,} day folders older than the cutoff"
+    if cam.day_folders_newer:
+        text += f" ({cam.day_folders_newer:,} newer not listed)"
+    return text
+
+
 def render_report(report: RunReport) -> str:
     """One line per camera and the totals, for people."""
     verb = "would delete" if report.dry_run else "deleted"
@@ -189,7 +213,7 @@ def render_report(report: RunReport) -> str:
         freed = cam.planned_delete_bytes if report.dry_run else cam.bytes_freed
         archived = cam.planned_archive if report.dry_run else cam.archived
         lines.append(
-            f"  {cam.camera:<24} listed {cam.listed:>8,}  {verb} {done:>8,} ({format_bytes(freed)}; "
+            f"  {cam.camera:<24} listed {cam.listed:>8,}{_folders(cam)}  {verb} {done:>8,} ({format_bytes(freed)}; "
             f"age {cam.by_age:,}, quota {cam.by_quota:,})  archived {archived:,}  kept {cam.kept:,}"
             + (f"  protected (clock) {cam.protected_young:,}" if cam.protected_young else "")
             + (f"  errors {len(cam.errors)}" if cam.errors else "")
@@ -302,31 +326,55 @@ class _Group:
     scopes: list[CameraScope] = field(default_factory=list)
 
 
-def _camera_groups(cameras: Sequence[Camera], credentials_dir: str | None) -> tuple[list[_Group], list[str]]:
+def _camera_credentials(
+    camera: Camera, default: tuple[CredentialRef, CredentialRef], secrets_dir: str | None
+) -> tuple[CredentialRef, CredentialRef] | str:
+    """The credentials a camera stores with: its own storage Secret as the CronJob mounts it, else the default.
+
+    A string says why there are none (the Secret is not mounted in this run).
+    """
+    ref = camera.spec.storage.secret_ref
+    if ref is None:
+        return default
+    folder = Path(secrets_dir) / ref.name if secrets_dir else None
+    files = (folder / ref.access_key_key, folder / ref.secret_key_key) if folder is not None else None
+    if files is None or not all(f.is_file() for f in files):
+        return (
+            f"{camera.name}: skipped, its storage Secret {ref.name!r} (keys {ref.access_key_key!r}, "
+            f"{ref.secret_key_key!r}) is not mounted in this run; the operator adds it to the CronJob "
+            "within a minute of the Camera's change (a missing Secret or key stays skipped)"
+        )
+    return CredentialRef(file=str(files[0])), CredentialRef(file=str(files[1]))
+
+
+def _camera_groups(
+    cameras: Sequence[Camera], credentials_dir: str | None, secrets_dir: str | None = None
+) -> tuple[list[_Group], list[str]]:
+    """Cameras grouped by where they store and with which credentials (one store and listing per group)."""
     from camops_operator.settings import OperatorSettings, SettingsError
 
     try:
         settings = OperatorSettings.from_env(os.environ)
     except SettingsError as exc:
         raise BadInputError(f"settings: {exc}") from None
-    access, secret = credential_refs(credentials_dir)
-    groups: dict[tuple[str, str], _Group] = {}
+    default = credential_refs(credentials_dir)
+    groups: dict[tuple[str, str, str], _Group] = {}
     errors: list[str] = []
     for camera in cameras:
         spec = camera.spec.storage
-        if spec.secret_ref is not None:
-            errors.append(
-                f"{camera.name}: skipped, it uses its own storage Secret {spec.secret_ref.name!r} "
-                "and the retention job holds only the operator's storage credentials"
-            )
+        credentials = _camera_credentials(camera, default, secrets_dir)
+        if isinstance(credentials, str):
+            errors.append(credentials)
             continue
         endpoint = spec.endpoint or settings.storage_endpoint
         if not endpoint:
             errors.append(f"{camera.name}: skipped, no storage endpoint (CAMOPS_STORAGE_ENDPOINT is not set)")
             continue
         bucket = spec.bucket or settings.storage_bucket
-        group = groups.get((endpoint, bucket))
+        key = (endpoint, bucket, spec.secret_ref.name if spec.secret_ref is not None else "")
+        group = groups.get(key)
         if group is None:
+            access, secret = credentials
             config = StorageConfig(
                 kind="s3",
                 endpoint=endpoint,
@@ -337,7 +385,7 @@ def _camera_groups(cameras: Sequence[Camera], credentials_dir: str | None) -> tu
                 access_key=access,
                 secret_key=secret,
             )
-            group = groups[(endpoint, bucket)] = _Group(config)
+            group = groups[key] = _Group(config)
         group.scopes.append(CameraScope(camera.name, spec.prefix, Layout(spec.layout)))
     return list(groups.values()), errors
 
@@ -464,7 +512,7 @@ def _run_policy(args: argparse.Namespace) -> int:
     cameras, errors = _selected_cameras(policy, items)
     if not cameras and not errors:
         return target.fail(f"the selector matches no Camera in {namespace}", "NoCamerasSelected")
-    groups, group_errors = _camera_groups(cameras, args.credentials_dir)
+    groups, group_errors = _camera_groups(cameras, args.credentials_dir, args.storage_secrets_dir)
     dry_run = bool(args.dry_run or policy.spec.dry_run)
     report, run_errors = _run_groups(groups, policy, rules, now, dry_run)
     report.errors[:0] = [*errors, *group_errors, *run_errors]

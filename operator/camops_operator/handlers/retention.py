@@ -5,6 +5,9 @@
   ``observedGeneration`` and the ``Ready`` condition.
 * The job itself (``camops retention --policy``) writes the run's figures and the
   ``LastRunSucceeded`` condition; this handler keeps that condition as it finds it.
+* The CronJob mounts the own storage Secrets of the Cameras the policy selects; a timer
+  (every drift interval) re-applies it, so a Camera that gains or changes its
+  ``spec.storage.secretRef`` is covered from the next run on (an unchanged CronJob is not written).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import kopf
 from pydantic import ValidationError
 
 from camops_operator import k8s
+from camops_operator.api.camera import Camera
 from camops_operator.api.common import describe_error, make_condition
 from camops_operator.api.retention import RetentionPolicy, RetentionPolicyStatus
-from camops_operator.builders.retention import build_retention_cron_job, retention_name
+from camops_operator.builders.retention import build_retention_cron_job, policy_storage_secrets, retention_name
 from camops_operator.handlers.context import retry_delay
 from camops_operator.handlers.context import runtime as current_runtime
 from camops_operator.settings import OperatorSettings
@@ -72,6 +76,17 @@ def _previous(body: kopf.Body) -> RetentionPolicyStatus | None:
         return None
 
 
+def _valid_cameras(items: list[dict[str, Any]]) -> list[Camera]:
+    """The Cameras that validate (an invalid one is reported by its own handler, and never cleaned)."""
+    cameras = []
+    for item in items:
+        try:
+            cameras.append(Camera.model_validate(item))
+        except ValidationError:
+            continue
+    return cameras
+
+
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
@@ -95,8 +110,10 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, reason: str,
         log.warning("retentionpolicy %s/%s: invalid spec: %s", meta.get("namespace"), meta.get("name"), message)
         raise kopf.PermanentError(f"InvalidSpec: {message}") from None
     try:
+        api = rt.require_kube()
+        secrets = policy_storage_secrets(policy, _valid_cameras(await k8s.list_cameras(api, policy.metadata.namespace)))
         applied = await k8s.ensure_cron_job(
-            rt.require_kube(), build_retention_cron_job(policy, rt.settings), owner_uid=policy.metadata.uid
+            api, build_retention_cron_job(policy, rt.settings, secrets), owner_uid=policy.metadata.uid
         )
     except (k8s.KubeError, OSError, TimeoutError) as exc:
         delay = retry_delay(rt.settings.retry_delay, retry)
@@ -121,6 +138,8 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, reason: str,
         patch.setdefault("status", {}).update(changes)
     if applied.result is not k8s.ApplyResult.UNCHANGED:
         kopf.event(body, type="Normal", reason="CronJobApplied", message=f"{message} ({applied.result.value})")
+    if reason == "timer" and applied.result is k8s.ApplyResult.UNCHANGED:
+        return  # the periodic pass found nothing to do: no log line a minute per policy
     log.info(
         "retentionpolicy %s/%s: CronJob %s %s (%s)",
         policy.metadata.namespace,
@@ -131,10 +150,28 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, reason: str,
     )
 
 
+async def refresh(body: kopf.Body, patch: kopf.Patch, retry: int = 0, **_: Any) -> None:
+    """The timer: re-apply a valid policy's CronJob (its Cameras' storage Secrets may have changed)."""
+    try:
+        RetentionPolicy.model_validate(dict(body))
+    except ValidationError:
+        return  # reported once by reconcile; nothing to keep
+    await reconcile(body=body, patch=patch, retry=retry, reason="timer")
+
+
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
     """Register the RetentionPolicy handlers."""
-    del settings
     on = kopf.on
     on.create(GROUP, VERSION, PLURAL, registry=registry, id="retention")(reconcile)
     on.update(GROUP, VERSION, PLURAL, registry=registry, id="retention", field="spec")(reconcile)
     on.resume(GROUP, VERSION, PLURAL, registry=registry, id="retention")(reconcile)
+    kopf.timer(
+        GROUP,
+        VERSION,
+        PLURAL,
+        registry=registry,
+        id="retention-secrets",
+        interval=settings.drift_interval,
+        initial_delay=settings.drift_interval,
+        idle=None,
+    )(refresh)

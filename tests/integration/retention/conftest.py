@@ -68,6 +68,19 @@ def seeded_moto(
     ``modified``: the ``LastModified`` of every seeded object (default: moto's clock, the wall clock).
     ``enforce_auth``: moto checks credentials against its (empty) IAM, so every request is refused with 403.
     """
+    with seeded_moto_users(buckets, {}, modified=modified, enforce_auth=enforce_auth) as (endpoint, _):
+        yield endpoint
+
+
+@contextlib.contextmanager
+def seeded_moto_users(
+    buckets: dict[str, dict[str, int]],
+    users: dict[str, list[str]],
+    *,
+    modified: datetime | None = None,
+    enforce_auth: bool = True,
+) -> Iterator[tuple[str, dict[str, tuple[str, str]]]]:
+    """``seeded_moto`` with IAM users allowed only on their buckets; yields (host:port, {user: (access, secret)})."""
     python = Path(moto_server_path()).parent / "python"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
@@ -84,12 +97,14 @@ def seeded_moto(
     try:
         assert proc.stdin is not None
         assert proc.stdout is not None
-        seed = {"buckets": buckets, "modified": modified.isoformat() if modified else None}
+        seed = {"buckets": buckets, "modified": modified.isoformat() if modified else None, "users": users}
         proc.stdin.write(json.dumps(seed) + "\n")
         proc.stdin.flush()
         line = proc.stdout.readline()  # bounded: the process exits (EOF) if seeding fails
-        assert line.strip() == "ready", f"seeded moto did not start (exit {proc.poll()})"
-        yield f"127.0.0.1:{port}"
+        word, _, keys = line.strip().partition(" ")
+        assert word == "ready", f"seeded moto did not start (exit {proc.poll()})"
+        credentials = {user: (pair[0], pair[1]) for user, pair in json.loads(keys or "{}").items()}
+        yield f"127.0.0.1:{port}", credentials
     finally:
         proc.kill()
         proc.wait(10)

@@ -16,7 +16,13 @@ import pytest
 from camops_operator.settings import OperatorSettings
 from camops_workers.storage.keys import key_time, latest_key
 from tests.integration.operator.harness import eventually, running_operator
-from tests.integration.retention.conftest import UPLOADED_BEFORE, Seeded, camera_objects, seeded_moto
+from tests.integration.retention.conftest import (
+    UPLOADED_BEFORE,
+    Seeded,
+    camera_objects,
+    seeded_moto,
+    seeded_moto_users,
+)
 from tests.servers.kube import KubeServer
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
 from tests.support.clock import NOW
@@ -110,7 +116,9 @@ async def test_operator_keeps_an_adopted_cron_job_per_policy(kube_server: KubeSe
         assert (kube_server.get(POLICIES, NS, "one-week") or {})["status"]["observedGeneration"] == 2
 
 
-async def run_job(kube: KubeServer, endpoint: str, *args: str) -> tuple[int, str]:
+async def run_job(
+    kube: KubeServer, endpoint: str, *args: str, keys: tuple[str, str] = (ACCESS_KEY, SECRET_KEY)
+) -> tuple[int, str]:
     """`camops retention --policy ...` as its own process, while this loop keeps serving the emulator."""
     env = {
         **os.environ,
@@ -118,10 +126,11 @@ async def run_job(kube: KubeServer, endpoint: str, *args: str) -> tuple[int, str
         "CAMOPS_STORAGE_ENDPOINT": endpoint,
         "CAMOPS_STORAGE_SECURE": "false",
         "CAMOPS_STORAGE_BUCKET": "camops",
-        "CAMOPS_STORAGE_ACCESS_KEY": ACCESS_KEY,
-        "CAMOPS_STORAGE_SECRET_KEY": SECRET_KEY,
+        "CAMOPS_STORAGE_ACCESS_KEY": keys[0],
+        "CAMOPS_STORAGE_SECRET_KEY": keys[1],
     }
     env.pop("CAMOPS_STORAGE_CREDENTIALS_DIR", None)
+    env.pop("CAMOPS_STORAGE_SECRETS_DIR", None)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -204,3 +213,87 @@ async def test_policy_job_deletes_for_selected_cameras_and_reports(kube_server: 
         assert "no permission (403)" in out
         assert await asyncio.to_thread(data.listing) == left
         assert (condition(kube_server, "one-week", "LastRunSucceeded") or {})["reason"] == "CamerasUnreadable"
+
+
+async def test_a_camera_with_its_own_storage_secret_is_cleaned_with_it(kube_server: KubeServer, tmp_path: Any) -> None:
+    """Two cameras: one stores with the operator's credentials, one with its own Secret and bucket. moto
+    enforces IAM: the operator's key may not touch the tenant's bucket, the tenant's key only that."""
+    now = NOW
+    objects = {
+        "camops": dict(list(camera_objects(now, "door", prefix="").items())[::20]),
+        "tenant": dict(list(camera_objects(now, "lobby", prefix="").items())[::20]),
+    }
+    users = {"operator": ["camops"], "tenant": ["tenant"]}
+    with seeded_moto_users(objects, users, modified=now - UPLOADED_BEFORE) as (endpoint, keys):
+        async with aiohttp.ClientSession(kube_server.url) as session:
+            await post(session, "cameras", camera_body("door", {"retention": "week"}))
+            secret_ref = {"name": "lobby-storage", "accessKeyKey": "id", "secretKeyKey": "key"}
+            await post(
+                session, "cameras", camera_body("lobby", {"retention": "week"}, bucket="tenant", secretRef=secret_ref)
+            )
+            await post(session, "retentionpolicies", policy_body())
+        args = ("--policy", f"{NS}/one-week", "--now", now.isoformat())
+
+        # The Secret is not mounted (yet): lobby is skipped, named with its Secret; door is cleaned.
+        code, out = await run_job(kube_server, endpoint, *args, keys=keys["operator"])
+        assert code == 1, out
+        assert "lobby: skipped, its storage Secret 'lobby-storage'" in out
+        from minio import Minio
+
+        def left(bucket: str, user: str) -> set[str]:
+            client = Minio(endpoint, access_key=keys[user][0], secret_key=keys[user][1], secure=False)
+            return {o.object_name for o in client.list_objects(bucket, recursive=True)}
+
+        def old(bucket: str) -> set[str]:
+            return {k for k in objects[bucket] if (t := key_time(k)) is not None and t < now - timedelta(days=7)}
+
+        assert await asyncio.to_thread(left, "camops", "operator") == set(objects["camops"]) - old("camops")
+        assert await asyncio.to_thread(left, "tenant", "tenant") == set(objects["tenant"])
+        assert old("tenant")
+
+        # Mounted as the CronJob mounts it: lobby is cleaned with its own key.
+        mounted = tmp_path / "lobby-storage"
+        mounted.mkdir()
+        (mounted / "id").write_text(keys["tenant"][0])
+        (mounted / "key").write_text(keys["tenant"][1])
+        code, out = await run_job(
+            kube_server, endpoint, *args, "--storage-secrets-dir", str(tmp_path), keys=keys["operator"]
+        )
+        assert code == 0, out
+        status = (kube_server.get(POLICIES, NS, "one-week") or {})["status"]
+        assert (status["camerasCovered"], status["errors"]) == (2, [])
+        assert await asyncio.to_thread(left, "tenant", "tenant") == set(objects["tenant"]) - old("tenant")
+        assert status["objectsDeleted"] == len(old("tenant"))
+        print(f"lobby (own Secret): deleted {len(old('tenant'))} of {len(objects['tenant'])}")
+        assert keys["tenant"][1] not in out
+
+
+async def test_the_cron_job_mounts_the_selected_cameras_storage_secrets(
+    kube_server: KubeServer, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(kube_server.kubeconfig))
+    settings = OperatorSettings(
+        namespaces=(NS,), http_port=0, storage_endpoint="minio:9000", retry_delay=0.3, drift_interval=0.5
+    )
+
+    def mounted() -> dict[str, str]:
+        cron = kube_server.get(CRONJOBS, NS, "one-week-retention") or {}
+        pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        volumes = {v["name"]: v["secret"] for v in pod["volumes"] if "secret" in v}
+        assert all(v["optional"] for v in volumes.values())
+        [container] = pod["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        mounts = [m for m in container["volumeMounts"] if m["name"] in volumes]
+        assert all(m["readOnly"] and m["mountPath"].startswith(env["CAMOPS_STORAGE_SECRETS_DIR"]) for m in mounts)
+        return {volumes[m["name"]]["secretName"]: m["mountPath"] for m in mounts}
+
+    async with aiohttp.ClientSession(kube_server.url) as session:
+        await post(session, "cameras", camera_body("lobby", {"retention": "week"}, secretRef={"name": "lobby-storage"}))
+        await post(session, "cameras", camera_body("attic", {"retention": "forever"}, secretRef={"name": "elsewhere"}))
+        async with running_operator(settings):
+            await post(session, "retentionpolicies", policy_body())
+            await eventually(lambda: kube_server.get(CRONJOBS, NS, "one-week-retention"), what="CronJob")
+            assert set(mounted()) == {"lobby-storage"}  # attic is not selected
+            # A Camera that comes later with its own Secret is mounted by the periodic pass.
+            await post(session, "cameras", camera_body("porch", {"retention": "week"}, secretRef={"name": "porch-s3"}))
+            await eventually(lambda: set(mounted()) == {"lobby-storage", "porch-s3"}, what="porch's Secret mounted")

@@ -8,8 +8,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from camops_operator.api.camera import Camera
 from camops_operator.api.retention import RetentionPolicy
-from camops_operator.builders.retention import build_retention_cron_job, retention_name
+from camops_operator.builders.retention import build_retention_cron_job, policy_storage_secrets, retention_name
 from camops_operator.settings import OperatorSettings
 from tests.support.kubernetes import supported_versions
 
@@ -104,3 +105,44 @@ def test_a_policy_without_uid_cannot_own() -> None:
     body["metadata"]["uid"] = None
     with pytest.raises(ValueError, match="uid"):
         build_retention_cron_job(RetentionPolicy.model_validate(body), SETTINGS)
+
+
+def camera(name: str, labels: dict[str, str], secret: str | None, namespace: str = "cameras") -> Camera:
+    storage = {"secretRef": {"name": secret}} if secret else {}
+    return Camera.model_validate(
+        {
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {"source": {"url": "rtsp://192.0.2.1/s"}, "storage": storage},
+        }
+    )
+
+
+@pytest.mark.parametrize("version", supported_versions())
+def test_the_selected_cameras_storage_secrets_are_mounted_read_only_and_optional(version: str) -> None:
+    week = policy(selector={"matchLabels": {"retention": "week"}})
+    cameras = [
+        camera("a", {"retention": "week"}, "tenant-a"),
+        camera("b", {"retention": "week"}, "tenant-a"),  # one Secret, mounted once
+        camera("c", {"retention": "week"}, None),
+        camera("d", {"retention": "month"}, "tenant-d"),  # not selected
+        camera("e", {"retention": "week"}, "tenant-e", namespace="elsewhere"),  # another namespace
+        camera("f", {"retention": "week"}, "tenant-f"),
+    ]
+    secrets = policy_storage_secrets(week, cameras)
+    assert secrets == ["tenant-a", "tenant-f"]
+    cron = build_retention_cron_job(week, SETTINGS, secrets)
+    kubernetes_validate.validate(cron, version, strict=True)
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    volumes = {v["name"]: v["secret"] for v in pod["volumes"] if "secret" in v}
+    [container] = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"] if m["name"] in volumes}
+    assert {volumes[m["name"]]["secretName"]: path for path, m in mounts.items()} == {
+        name: f"{env['CAMOPS_STORAGE_SECRETS_DIR']}/{name}" for name in secrets
+    }
+    assert all(m["readOnly"] for m in mounts.values())
+    assert all(v["optional"] for v in volumes.values())
+    plain = build_retention_cron_job(week, SETTINGS)
+    plain_pod = plain["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert not any("secret" in v for v in plain_pod["volumes"])
+    assert "CAMOPS_STORAGE_SECRETS_DIR" not in {e["name"] for e in plain_pod["containers"][0]["env"]}

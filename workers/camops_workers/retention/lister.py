@@ -54,9 +54,7 @@ class FolderCount:
     skipped: int = 0
 
 
-def date_folders(
-    store: ObjectStore, key_prefix: str, before: datetime, count: FolderCount | None = None
-) -> list[str]:
+def date_folders(store: ObjectStore, key_prefix: str, before: datetime, count: FolderCount | None = None) -> list[str]:
     """Day folders (``<key_prefix>YYYY-MM/DD/``) whose day starts before ``before``, oldest first.
 
     Folders whose names are not dates are not returned: the planner never deletes

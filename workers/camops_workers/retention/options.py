@@ -19,6 +19,7 @@ __all__ = [
     "ACCESS_KEY_ENV",
     "CREDENTIALS_DIR_ENV",
     "SECRET_KEY_ENV",
+    "STORAGE_SECRETS_DIR_ENV",
     "add_storage_arguments",
     "credential_refs",
     "storage_config",
@@ -27,6 +28,9 @@ __all__ = [
 ACCESS_KEY_ENV = "CAMOPS_STORAGE_ACCESS_KEY"
 SECRET_KEY_ENV = "CAMOPS_STORAGE_SECRET_KEY"  # noqa: S105 - a variable name, not a secret
 CREDENTIALS_DIR_ENV = "CAMOPS_STORAGE_CREDENTIALS_DIR"
+#: The retention CronJob mounts each selected Camera's own storage Secret (spec.storage.secretRef) in
+#: ``$CAMOPS_STORAGE_SECRETS_DIR/<secret name>/``.
+STORAGE_SECRETS_DIR_ENV = "CAMOPS_STORAGE_SECRETS_DIR"
 _TRUE = {"1", "true", "yes", "on"}
 
 
