@@ -133,3 +133,11 @@ def test_rules_read_only_metrics_the_code_exposes() -> None:
     assert camops - _exposed_metric_names() == set()
     selectors = {name for expr in exprs for name in re.findall(r"\b([a-z_][a-z0-9_]*)\{", expr)}
     assert selectors - camops <= EXTERNAL_METRICS
+
+
+def test_alert_labels_reach_every_alert() -> None:
+    values = copy.deepcopy(ALL_ON)
+    values["metrics"]["prometheusRule"] = {"enabled": True, "alertLabels": {"team": "video"}}
+    for rule in _rules(_groups(values)):
+        assert rule["labels"] == {"severity": rule["labels"]["severity"], "team": "video"}, rule["alert"]
+        assert rule["labels"]["severity"] in {"warning", "critical"}
