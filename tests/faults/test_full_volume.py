@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import random
@@ -280,4 +281,35 @@ def test_an_open_segment_growing_on_a_full_volume_makes_the_queue_drop_its_oldes
     (kept,) = [p for p in queue.payloads.iterdir() if p.stat().st_size == segment.size]
     with av.open(str(kept)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 75
+    queue.close()
+
+
+@pytest.mark.slow
+def test_a_segment_cut_short_by_a_full_volume_keeps_its_whole_fragments(small_volume: Path, tmp_path: Path) -> None:
+    """Under rejectNew nothing makes room: the muxer hits ENOSPC; closing keeps what is whole, the rest is freed."""
+    clip = noise_clip(tmp_path / "noise.mp4", 3.0)
+    queue = DurableQueue(small_volume / "queue", QueueLimits(10**9, 10**6, 86400.0, "rejectNew"))
+    for i in range(40):  # ~4 MB waiting: room for the first fragment (~2 MB of noise), not for the second
+        queue.put(capture("gate", i, 100_000))
+    writer = SegmentWriter(small_volume / "queue" / "capture-work", "gate", 60.0, make_room=queue.make_room)
+    failure: OSError | None = None
+    with av.open(str(clip)) as container:
+        stream: Any = container.streams.video[0]
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            try:
+                writer.write(packet, stream, stream_s=float(packet.pts * stream.time_base), wall=T0)
+            except OSError as exc:
+                failure = exc
+                break
+    assert failure is not None
+    assert failure.errno == errno.ENOSPC
+    segment = writer.close()
+    assert segment is not None
+    assert not list((small_volume / "queue" / "capture-work").glob("*.part"))
+    with av.open(str(segment.path)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    print(f"\nsegment cut by a full volume: kept {frames} frames ({segment.duration_s:.2f} s), {segment.size} bytes")
+    assert frames == round(segment.duration_s * 25) >= 25
     queue.close()

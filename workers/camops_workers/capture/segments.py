@@ -21,6 +21,7 @@ it over like a closed segment. So a crash loses at most the fragment being writt
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -356,11 +357,30 @@ class SegmentWriter:
 
     def _finish(self, current: _Open, *, end_s: float) -> ClosedSegment:
         self._open = None
+        error: Exception | None = None
         try:
             current.container.close()
-            os.fsync(current.sync_fd)
+        except Exception as exc:  # noqa: BLE001 - handled below: the whole fragments are kept
+            error = exc
+        try:
+            # a write error (full volume, I/O error) can leave a box cut short even when closing "worked"
+            whole = error is None and _all_boxes_whole(current.sync_fd)
+            if whole:
+                os.fsync(current.sync_fd)
         finally:
             os.close(current.sync_fd)
+        if not whole:
+            recovered = _recover(current.path, current.started_at)
+            if recovered is None:
+                with contextlib.suppress(OSError):
+                    current.path.unlink()
+                raise error or OSError(errno.EIO, f"segment {current.path.name} has no whole fragment")
+            log.warning(
+                "segment closed after a write error: kept its whole fragments file=%s seconds=%.1f",
+                recovered.path.name,
+                recovered.duration_s,
+            )
+            return recovered
         final = current.path.with_suffix("")  # drop ".part"
         os.replace(current.path, final)
         return ClosedSegment(
@@ -372,6 +392,21 @@ class SegmentWriter:
             height=current.height,
             codec=current.codec,
         )
+
+
+def _all_boxes_whole(fd: int) -> bool:
+    """Whether the file's top-level boxes end exactly at its end (nothing cut short by a failed write)."""
+    length = os.fstat(fd).st_size
+    pos = 0
+    while pos + 8 <= length:
+        head = os.pread(fd, 16, pos)
+        size = int.from_bytes(head[0:4], "big")
+        if size == 1 and len(head) == 16:
+            size = int.from_bytes(head[8:16], "big")
+        if size < 8:
+            return False
+        pos += size
+    return pos == length
 
 
 def _recover(path: Path, started_at: datetime) -> ClosedSegment | None:
