@@ -265,8 +265,26 @@ def _ranged(request: web.Request, data: bytes, content_type: str, headers: dict[
     )
 
 
-def make_app(console: ConsoleApp) -> web.Application:
-    app = web.Application()
+def loopback_hosts_only() -> Any:
+    """Middleware for a loopback console: answer only requests addressed to a loopback name.
+
+    A web page elsewhere can point a name it controls at 127.0.0.1 (DNS rebinding) and read
+    what a loopback server answers; such requests carry that name in ``Host`` and are refused."""
+
+    @web.middleware
+    async def check(request: web.Request, handler: Any) -> web.StreamResponse:
+        host = (request.host or "").lower()
+        name = host[1:].partition("]")[0] if host.startswith("[") else host.rpartition(":")[0] or host
+        if name not in {"localhost", "127.0.0.1", "::1"} and not name.startswith("127."):
+            raise web.HTTPMisdirectedRequest(text="this console answers only on its loopback address")
+        result: web.StreamResponse = await handler(request)
+        return result
+
+    return check
+
+
+def make_app(console: ConsoleApp, *, loopback_only: bool = False) -> web.Application:
+    app = web.Application(middlewares=[loopback_hosts_only()] if loopback_only else [])
     app[FLEET] = console.fleet
     routes = [
         web.get("/", console.wall),

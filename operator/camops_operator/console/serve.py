@@ -91,7 +91,8 @@ class LocalConsole:
         self._stop = asyncio.Event()
         self.fleet = Fleet()
         feed = asyncio.create_task(follow_views(self._views, self._planned, self.fleet, self._stop))
-        runner = web.AppRunner(make_app(ConsoleApp(self.fleet, LocalAuthorizer())), shutdown_timeout=1.0)
+        app = make_app(ConsoleApp(self.fleet, LocalAuthorizer()), loopback_only=True)
+        runner = web.AppRunner(app, shutdown_timeout=1.0)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port)

@@ -164,6 +164,14 @@ def test_time_slider_and_segment_playback(local_console: tuple[str, dict[str, Rt
     )
     by_slider = browser.execute_script("return window.camopsShown")["at"]
     assert by_slider <= middle["at"]
+    # ◀ and ▶ step one snapshot
+    browser.execute_script("window.camopsChoose(arguments[0])", seconds)
+    index = snaps.index(middle)
+    browser.find_element("id", "prev").click()
+    assert browser.execute_script("return window.camopsShown")["key"] == snaps[index - 1]["key"]
+    browser.find_element("id", "next").click()
+    browser.find_element("id", "next").click()
+    assert browser.execute_script("return window.camopsShown")["key"] == snaps[index + 1]["key"]
 
     browser.find_element("css selector", "#segments button").click()
     ready = wait_for(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import urllib.error
 import urllib.request
 
 import pytest
@@ -35,6 +36,12 @@ def test_serves_on_a_free_port_and_says_when_the_port_is_taken() -> None:
     try:
         with urllib.request.urlopen(console.url + "healthz", timeout=5) as resp:  # noqa: S310 - loopback
             assert resp.read().startswith(b"ok 0 cameras")
+        rebound = urllib.request.Request(  # noqa: S310 - loopback
+            console.url + "healthz", headers={"Host": f"evil.example:{console.port}"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:  # DNS rebinding: a foreign name for 127.0.0.1
+            urllib.request.urlopen(rebound, timeout=5)  # noqa: S310 - loopback
+        assert refused.value.code == 421
         busy = LocalConsole(lambda: views, [], f"127.0.0.1:{console.port}")
         assert not busy.start()
         assert busy.error is not None
