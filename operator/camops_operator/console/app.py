@@ -140,7 +140,11 @@ class ConsoleApp:
         )
 
     async def thumb(self, request: web.Request) -> web.StreamResponse:
-        return await self._object(request, "latest.thumb.jpg", cache="private, max-age=86400")
+        """``latest.thumb.jpg``; from a worker that writes none yet (an older image), ``latest.jpg``."""
+        try:
+            return await self._object(request, "latest.thumb.jpg", cache="private, max-age=86400")
+        except web.HTTPNotFound:
+            return await self._object(request, "latest.jpg", cache="private, max-age=60")
 
     async def obj(self, request: web.Request) -> web.StreamResponse:
         return await self._object(request, request.match_info["key"], cache="private, max-age=3600")

@@ -65,12 +65,14 @@ async def test_wall_shows_broken_first_with_lazy_thumbnails(client: tuple[TestCl
 
 
 async def test_objects_are_served_only_below_the_camera(client: tuple[TestClient, Fleet, Path]) -> None:  # type: ignore[type-arg]
-    c, _, _ = client
+    c, _, root = client
     thumb = await c.get("/cameras/site-a/door/thumb.jpg")
     assert (thumb.status, thumb.content_type, await thumb.read()) == (200, "image/jpeg", JPEG)
     assert (await c.get("/cameras/site-a/door/objects/../secret/latest.thumb.jpg")).status == 404
     assert (await c.get("/cameras/site-a/door/objects/%2E%2E/secret/latest.thumb.jpg")).status == 404
     assert (await c.get("/cameras/site-a/nobody/thumb.jpg")).status == 404
+    _write(root, "gate/latest.jpg", JPEG + b"full")  # a worker that writes no thumbnail yet
+    assert await (await c.get("/cameras/site-a/gate/thumb.jpg")).read() == JPEG + b"full"
     part = await c.get("/cameras/site-a/door/objects/2026-12/02/100000.000.mp4", headers={"Range": "bytes=10-19"})
     assert part.status == 206
     assert part.headers["Content-Range"] == "bytes 10-19/1024"
