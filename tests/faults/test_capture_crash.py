@@ -4,12 +4,13 @@ timestamps jump by 10^16 frames: pacing it overflows the platform's time type), 
 
 The loop must not die: the exception becomes a counted failure with its error in the status,
 the camera is retried with backoff and keeps being captured; the live line and the summary
-show it.
+show it; the traceback is logged once, not once per retry.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 import av
@@ -41,7 +42,10 @@ def jumping_clip(path: Path) -> Path:
     return path
 
 
-def test_an_unexpected_exception_is_counted_backoff_shown_live_and_in_the_summary(tmp_path: Path) -> None:
+def test_an_unexpected_exception_is_counted_backoff_shown_live_and_in_the_summary(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="camops")
     clip = jumping_clip(tmp_path / "jump.mkv")
     doc = {
         "apiVersion": "camops.io/v1alpha1",
@@ -71,3 +75,5 @@ def test_an_unexpected_exception_is_counted_backoff_shown_live_and_in_the_summar
     assert summary[0] == "garbage"
     assert int(summary[9]) == view.source_errors
     assert "unexpected OverflowError" in " ".join(summary[10:])
+    traces = [r for r in caplog.records if "capture loop failed" in r.getMessage()]
+    assert len(traces) == 1  # the traceback once, not once per retry

@@ -153,6 +153,7 @@ class CaptureWorker:
         self._secrets: list[str] = []
         self._failed_before = False
         self._backoff = Backoff(RECONNECT_BACKOFF, rand)
+        self._traced_error: str | None = None
         #: where ``last_error`` came from: "source" (cleared when a picture arrives again) or
         #: "sink" (cleared when the queue takes an item again)
         self._error_origin: str | None = None
@@ -270,7 +271,8 @@ class CaptureWorker:
         """An exception nothing sorted (a bug, a stream nobody planned for): its redacted error, counted."""
         self.metrics.source_error("unexpected")
         error = redact(f"unexpected {type(exc).__name__}: {exc}", self._secrets)
-        if error != self._logged_error:
+        if error != self._traced_error:  # the traceback once per distinct error, not once per retry
+            self._traced_error = error
             log.error("capture loop failed camera=%s error=%s", self.camera, error, exc_info=exc)
         return error
 
