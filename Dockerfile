@@ -23,7 +23,8 @@ RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml
         > /tmp/requirements.txt \
     && /opt/camops/bin/pip install --prefer-binary -r /tmp/requirements.txt
 # camops itself is pure Python: build its wheel and install it without touching the dependencies. Then
-# drop what nothing runs: the kubernetes package's unused asyncio client (~60 MB), setuptools and pip.
+# drop what nothing runs: the kubernetes package's unused asyncio client (~60 MB), numpy's own test
+# suite (~20 MB), setuptools and pip.
 COPY README.md LICENSE ./
 COPY operator ./operator
 COPY workers ./workers
@@ -31,6 +32,7 @@ RUN /opt/camops/bin/pip wheel --no-deps --wheel-dir /tmp/wheels . \
     && /opt/camops/bin/pip install --no-deps /tmp/wheels/camops-*.whl \
     && /opt/camops/bin/camops --version \
     && rm -rf /opt/camops/lib/python3.11/site-packages/kubernetes/aio \
+        /opt/camops/lib/python3.11/site-packages/numpy/tests /opt/camops/lib/python3.11/site-packages/numpy/*/tests \
     && /opt/camops/bin/pip uninstall --yes --quiet setuptools \
     && /opt/camops/bin/pip uninstall --yes --quiet pip
 
