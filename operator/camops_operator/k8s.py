@@ -123,7 +123,7 @@ class KubeError(Exception):
 
 
 #: What a call to the API server can fail with that is worth retrying (refusals, timeouts, dropped connections).
-API_FAILURES: tuple[type[BaseException], ...] = (KubeError, OSError, TimeoutError, aiohttp.ClientError)
+API_FAILURES: tuple[type[Exception], ...] = (KubeError, OSError, TimeoutError, aiohttp.ClientError)
 
 
 def describe_failure(exc: BaseException) -> str:

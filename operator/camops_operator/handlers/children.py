@@ -197,8 +197,9 @@ async def child_event(body: kopf.Body, type: str | None, **kwargs: Any) -> None:
         rt.claims[key] = queue_volume_of(camera.spec.offline_queue.size, name, dict(body), error)
     try:
         await repair(rt, camera, child, None if type == "DELETED" else body)
-    except (k8s.KubeError, OSError, TimeoutError) as exc:
-        log.warning("camera %s/%s: repairing %s %s failed: %s", namespace, owner, kind, name, redact(str(exc)))
+    except k8s.API_FAILURES as exc:
+        message = redact(k8s.describe_failure(exc))
+        log.warning("camera %s/%s: repairing %s %s failed: %s", namespace, owner, kind, name, message)
 
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:

@@ -40,6 +40,8 @@ __all__ = ["LEDGER_NAME", "DriftReport", "drift_once", "drift_task"]
 LEDGER_NAME = "camops-mediamtx-paths"
 LEDGER_KEY = "paths"
 log = logging.getLogger("camops.operator.drift")
+#: What makes a whole pass fail (and be retried at the next interval).
+_PASS_FAILURES: tuple[type[Exception], ...] = (MediaMTXError, *k8s.API_FAILURES)
 
 
 @dataclass(frozen=True)
@@ -168,9 +170,9 @@ async def _loop(rt: Runtime) -> None:
             _mark(rt, None)
             if report.added or report.patched or report.removed or report.errors:
                 log.info("MediaMTX drift repair: %s", report)
-        except (MediaMTXError, k8s.KubeError, OSError, TimeoutError) as exc:
+        except _PASS_FAILURES as exc:
             failures += 1
-            reason = redact(str(exc)) or type(exc).__name__
+            reason = redact(k8s.describe_failure(exc))
             _mark(rt, f"drift repair fails ({reason}): the path is not re-applied after a MediaMTX restart")
             if failures in {1, 10} or failures % 100 == 0:  # rate-limited: one line per outage phase
                 log.warning("MediaMTX drift repair failed (%d in a row): %s", failures, reason)

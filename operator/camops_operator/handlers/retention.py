@@ -115,15 +115,16 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, reason: str,
         applied = await k8s.ensure_cron_job(
             api, build_retention_cron_job(policy, rt.settings, secrets), owner_uid=policy.metadata.uid
         )
-    except (k8s.KubeError, OSError, TimeoutError) as exc:
+    except k8s.API_FAILURES as exc:
         delay = retry_delay(rt.settings.retry_delay, retry)
+        message = redact(k8s.describe_failure(exc))
         log.warning(
             "retentionpolicy %s/%s: applying its CronJob failed: %s",
             policy.metadata.namespace,
             policy.metadata.name,
-            redact(str(exc)),
+            message,
         )
-        raise kopf.TemporaryError(redact(str(exc)), delay=delay) from None
+        raise kopf.TemporaryError(f"applying its CronJob failed: {message}", delay=delay) from None
     state = "suspended" if policy.spec.suspend else f"scheduled {policy.spec.schedule!r} (UTC)"
     message = f"CronJob {retention_name(policy)} {state}" + (", dry run" if policy.spec.dry_run else "")
     changes = ready_status(
