@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,17 @@ def camera(name: str, **mediamtx: Any) -> dict[str, Any]:
     }
 
 
+async def _record_in_ledger(cluster: Cluster, name: str) -> None:
+    """Add ``name`` to the operator's ledger of the MediaMTX paths it created."""
+    path = "/api/v1/namespaces/camops-system/configmaps/camops-mediamtx-paths"
+    ledger = cluster.kube.get("v1/configmaps", "camops-system", "camops-mediamtx-paths") or {}
+    names = set(((ledger.get("data") or {}).get("paths") or "").split()) | {name}
+    headers = {"Content-Type": "application/merge-patch+json"}
+    body = {"data": {"paths": "\n".join(sorted(names))}}
+    async with cluster.session.patch(path, json=body, headers=headers) as resp:
+        assert resp.status == 200, await resp.text()
+
+
 async def test_wiped_mediamtx_is_repaired_and_orphans_removed_but_foreign_paths_kept(
     cluster: Cluster, operator_settings: OperatorSettings, mediamtx_server: MediaMTXStandIn
 ) -> None:
@@ -44,11 +56,20 @@ async def test_wiped_mediamtx_is_repaired_and_orphans_removed_but_foreign_paths_
         mediamtx_server.paths["lobby-tv"] = {"name": "lobby-tv", "source": "publisher"}  # from its own config file
         await eventually(lambda: wanted <= set(mediamtx_server.paths), what="paths re-applied")
         assert metrics.mediamtx_repairs.labels(action="added")._value.get() >= 3
-        # a path we created whose Camera no longer wants it (renamed) is removed; the foreign one stays
+        # a renamed path: the old one goes (by the reconcile), the new one comes
         await cluster.patch_spec("c3", {"mediamtx": {"enabled": True, "path": "gate-renamed"}})
         await eventually(lambda: "gate-renamed" in mediamtx_server.paths, what="renamed path")
-        mediamtx_server.paths["site-a-c3"] = {"name": "site-a-c3", "source": "rtsp://10.0.0.7/c3"}
-        await eventually(lambda: "site-a-c3" not in mediamtx_server.paths, what="orphan removed")
+        await eventually(lambda: "site-a-c3" not in mediamtx_server.paths, what="old path removed")
+        # a path the ledger says we created, that no Camera wants (its removal failed back then), is
+        # removed by the drift pass; the foreign one stays. A pass that listed MediaMTX just before the
+        # path came back may drop it from the ledger as gone: then record it again (bounded).
+        for _ in range(5):
+            mediamtx_server.paths["site-a-gone"] = {"name": "site-a-gone", "source": "rtsp://10.0.0.7/gone"}
+            await _record_in_ledger(cluster, "site-a-gone")
+            with contextlib.suppress(AssertionError):
+                await eventually(lambda: "site-a-gone" not in mediamtx_server.paths, timeout=3, what="orphan removed")
+                break
+        assert "site-a-gone" not in mediamtx_server.paths, "the drift pass never removed a path its ledger owns"
         mediamtx_server.paths["site-a-c1"]["sourceOnDemand"] = True  # edited behind our back
         await eventually(lambda: mediamtx_server.paths["site-a-c1"]["sourceOnDemand"] is False, what="drift patched")
     assert mediamtx_server.paths["lobby-tv"] == {"name": "lobby-tv", "source": "publisher"}
