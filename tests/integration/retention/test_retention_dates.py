@@ -3,7 +3,7 @@
 Month ends, a leap day, the last minute of a year and the night summer time ends in
 Berlin: the date folders the lister skips or reads, the cutoff to the millisecond and
 the archive all work the same whatever day a run falls on. A small bucket per date
-(70 days x 4 captures for each of three cameras) keeps the whole matrix a few seconds.
+(45 days x 4 captures for each of three cameras) keeps the whole matrix a few seconds.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from camops_workers.storage.keys import key_time, latest_key, object_key
 from tests.integration.retention.conftest import Seeded, seeded_moto
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
 
-DAYS = 70
+DAYS = 45
 PER_DAY = 4
 PREFIX = "site"
 CAMERAS = ("door", "gate", "yard")
@@ -37,7 +37,7 @@ def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def bucket(dated_now: datetime) -> Iterator[Seeded]:
-    """Each camera: 4 captures a day for 70 days back from ``now``, plus one a millisecond each side of 7 days.
+    """Each camera: 4 captures a day for 45 days back from ``now``, plus one a millisecond each side of 7 days.
 
     Ages are absolute (a day is 24 h, in UTC): arithmetic on a time in a zone with summer time would be wall time.
     """
@@ -105,11 +105,11 @@ def test_an_unarchivable_day_keeps_its_objects_and_the_rest_go(
 
 def test_the_next_days_run_deletes_exactly_one_more_day(bucket: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
     # A second run the next day deletes exactly that day's captures: no folder is skipped or re-read wrongly.
-    args = ("--max-age", "60d", "--camera", "yard", "--json")
+    args = ("--max-age", "40d", "--camera", "yard", "--json")
     assert camops(run(bucket, *args)) == 0
     first = json.loads(capsys.readouterr().out)["objectsDeleted"]
-    assert first == len(older_than(bucket, "yard", timedelta(days=60)))
+    assert first == len(older_than(bucket, "yard", timedelta(days=40)))
     assert camops(run(bucket, *args, now=bucket.now + timedelta(days=1))) == 0
     second = json.loads(capsys.readouterr().out)["objectsDeleted"]
-    assert first + second == len(older_than(bucket, "yard", timedelta(days=59)))
+    assert first + second == len(older_than(bucket, "yard", timedelta(days=39)))
     assert second == PER_DAY
