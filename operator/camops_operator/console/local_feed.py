@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 
-from camops_operator.console.fleet import CameraRecord, Fleet
+from camops_operator.console.fleet import CameraRecord, Fleet, Outage
 from camops_operator.console.tiles import HEALTHY_PICTURES, Health, Tile
 from camops_operator.local.plan import PlannedCamera
 from camops_operator.local.status import STATE_LABELS, CameraView
@@ -66,13 +66,15 @@ def record_from_view(view: CameraView, planned: PlannedCamera) -> CameraRecord:
         ("Reconnects", str(view.reconnects), ""),
         ("Picture", view.picture or "not judged", view.picture_message or ""),
     )
+    reported = tuple(Outage(start, end, reason) for start, end, reason in view.outages)
     config = planned.config
     if config is None:
-        return CameraRecord(tile=tile, facts=facts)
+        return CameraRecord(tile=tile, facts=facts, reported=reported)
     storage = config.storage
     return CameraRecord(
         tile=tile,
         facts=facts,
+        reported=reported,
         storage=storage,
         prefix=camera_prefix(storage.prefix, config.camera),
         layout=str(storage.layout),

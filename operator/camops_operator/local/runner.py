@@ -75,6 +75,7 @@ def view_from_status(status: WorkerStatus, previous: CameraView, baseline: Queue
         picture=state,
         picture_message=picture.message if picture is not None else previous.picture_message,
         picture_alarms=previous.picture_alarms + (1 if entered else 0),
+        outages=tuple((o.start, o.end, o.reason) for o in capture.outages),
     )
 
 

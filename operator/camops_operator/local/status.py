@@ -56,6 +56,8 @@ class CameraView:
     picture: str | None = None
     picture_message: str | None = None
     picture_alarms: int = 0
+    #: The source's recent outages as the worker reports them (start, end or None while away, reason).
+    outages: tuple[tuple[datetime, datetime | None, str], ...] = ()
 
 
 def ago(moment: datetime | None, now: datetime) -> str:

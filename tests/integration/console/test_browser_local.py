@@ -123,6 +123,14 @@ def test_wall_pictures_and_a_camera_going_down_without_reload(
     assert first == "home/garage"  # broken cameras first
     shot(browser, "wall-one-broken")
 
+    def outage_listed() -> str | None:
+        browser.get(url + "cameras/home/garage")
+        text = browser.find_element("css selector", "section.status").text
+        return text if "As the capture worker reports them" in text and "ongoing" in text else None
+
+    status = wait_for(outage_listed, 15, "the camera page lists the ongoing outage", interval=1.0)
+    print(status)
+
 
 def test_time_slider_and_segment_playback(local_console: tuple[str, dict[str, RtspServer]], browser: Any) -> None:
     url, _ = local_console
