@@ -161,3 +161,21 @@ def test_a_killed_writer_leaves_a_part_recovered_up_to_its_last_whole_fragment(t
         frames = list(container.decode(video=0))
     assert len(frames) == round(seg.duration_s * 25)
     assert {(f.width, f.height) for f in frames} == {(160, 120)}
+
+
+def test_recovery_never_takes_a_segment_a_live_writer_is_recording(tmp_path: Path) -> None:
+    """A camera restarted inside one process: the new writer's recovery leaves the old writer's file alone."""
+    clip = make_clip(tmp_path / "clip.mp4", [(160, 120, 3.0)], gop=25)
+    work = tmp_path / "work"
+    live = SegmentWriter(work, "cam", 60.0)
+    with av.open(str(clip)) as container:
+        stream: Any = container.streams.video[0]
+        packets = [p for p in container.demux(stream) if p.pts is not None]
+        for packet in packets[:50]:
+            live.write(packet, stream, stream_s=float(packet.pts * stream.time_base), wall=datetime.now(UTC))
+        assert SegmentWriter(work, "cam", 60.0).recover_leftovers() == []
+        for packet in packets[50:]:
+            live.write(packet, stream, stream_s=float(packet.pts * stream.time_base), wall=datetime.now(UTC))
+    closed = live.close()
+    assert closed is not None
+    assert _probe(closed.path)[1] == 75  # the live segment was neither cut nor moved

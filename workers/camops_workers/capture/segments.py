@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import logging
 import os
 import re
@@ -230,12 +231,23 @@ class SegmentWriter:
                     with contextlib.suppress(OSError):
                         path.unlink()
                 continue
-            segment = _recover(path, datetime.fromtimestamp(int(match["start"]) / 1000, UTC))
-            if segment is None:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+            try:
+                lock = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
                 continue
-            recovered.append(segment)
+            try:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live writer holds it (the camera restarted in this process): not a leftover
+                segment = _recover(path, datetime.fromtimestamp(int(match["start"]) / 1000, UTC))
+                if segment is None:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                    continue
+                recovered.append(segment)
+            finally:
+                os.close(lock)
         return sorted(recovered, key=lambda seg: seg.started_at)
 
     def write(self, packet: Any, in_stream: Any, *, stream_s: float, wall: datetime) -> ClosedSegment | None:
@@ -328,6 +340,7 @@ class SegmentWriter:
         # created here (the muxer opens it lazily and truncates, keeping the inode) so its fd can fsync fragments
         sync_fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o640)
         try:
+            fcntl.flock(sync_fd, fcntl.LOCK_EX)  # held while writing: recovery never takes a live segment
             container = av.open(str(path), "w", format="mp4", container_options=dict(MUXER_OPTIONS))
         except BaseException:
             os.close(sync_fd)
