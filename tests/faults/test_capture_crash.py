@@ -77,3 +77,4 @@ def test_an_unexpected_exception_is_counted_backoff_shown_live_and_in_the_summar
     assert "unexpected OverflowError" in " ".join(summary[10:])
     traces = [r for r in caplog.records if "capture loop failed" in r.getMessage()]
     assert len(traces) == 1  # the traceback once, not once per retry
+    assert "Traceback" in traces[0].getMessage()

@@ -18,6 +18,7 @@ import logging
 import random
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -273,7 +274,9 @@ class CaptureWorker:
         error = redact(f"unexpected {type(exc).__name__}: {exc}", self._secrets)
         if error != self._traced_error:  # the traceback once per distinct error, not once per retry
             self._traced_error = error
-            log.error("capture loop failed camera=%s error=%s", self.camera, error, exc_info=exc)
+            # The traceback as redacted text: an exception's message may carry the URL with its userinfo.
+            trace = redact("".join(traceback.format_exception(exc)), self._secrets)
+            log.error("capture loop failed camera=%s error=%s\n%s", self.camera, error, trace.rstrip())
         return error
 
     def _source_failed(self, error: str) -> None:
