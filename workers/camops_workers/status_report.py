@@ -52,6 +52,15 @@ def capture_status(status: WorkerStatus, now: datetime, extra: dict[str, Any] | 
     }
     if cap.picture is not None:
         body["picture"] = picture_status(cap.picture)
+    if cap.stream is not None:
+        info = cap.stream
+        body["stream"] = {
+            "codec": info.codec,
+            "width": info.width,
+            "height": info.height,
+            "declaredFps": info.declared_fps,
+            "measuredFps": info.measured_fps,
+        }
     if cap.outages:
         body["outages"] = [outage_status(o, now) for o in cap.outages]
         open_s = sum(o.seconds(now) for o in cap.outages if o.end is None)

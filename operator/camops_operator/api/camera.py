@@ -50,6 +50,7 @@ __all__ = [
     "SourceSpec",
     "StorageSecretRef",
     "StorageSpec",
+    "StreamStatus",
     "Toleration",
     "WebhookEventsSpec",
     "WorkerSpec",
@@ -579,6 +580,18 @@ class PictureStatus(StatusModel):
     measures: PictureMeasures | None = Field(default=None, description="The newest snapshot's measures.")
 
 
+class StreamStatus(StatusModel):
+    """What the camera's video stream is."""
+
+    codec: str | None = Field(default=None, description="h264, hevc, ... (jpeg for HTTP snapshot cameras).")
+    width: int | None = Field(default=None, ge=0, description="Picture width in pixels.")
+    height: int | None = Field(default=None, ge=0, description="Picture height in pixels.")
+    declared_fps: float | None = Field(default=None, ge=0, description="Frame rate the stream declares.")
+    measured_fps: float | None = Field(
+        default=None, ge=0, description="Frames per second of stream time actually received (last 5 s)."
+    )
+
+
 class OutageStatus(StatusModel):
     """One time the source went away."""
 
@@ -629,6 +642,9 @@ class CaptureStatus(StatusModel):
     last_error: str | None = Field(default=None, description="The latest error, credentials redacted.")
     picture: PictureStatus | None = Field(
         default=None, description="Picture health of the newest snapshot (unset with spec.health.enabled false)."
+    )
+    stream: StreamStatus | None = Field(
+        default=None, description="Codec, picture size, declared and measured frame rate of the source."
     )
     outages: list[OutageStatus] | None = Field(
         default=None, description="The last 10 times the source went away, oldest first (the open one last)."

@@ -58,3 +58,13 @@ def test_the_last_n_are_kept_oldest_first_with_the_open_one_last_and_totals_coun
     assert timeline.total_seconds(at(610)) == 30.0
     status = outage_status(recent[-1], at(610))
     assert status == {"start": "2026-03-01T12:10:00.000Z", "end": None, "seconds": 10.0, "reason": "open"}
+
+
+def test_frame_rate_meter_measures_the_stream_not_the_declaration() -> None:
+    from camops_workers.capture.stream_info import FrameRateMeter
+
+    meter = FrameRateMeter(window_s=5.0)
+    rates = [r for i in range(200) if (r := meter.add(i / 12.0)) is not None]  # 12 fps, whatever is declared
+    assert rates
+    assert all(abs(r - 12.0) < 0.3 for r in rates)
+    assert meter.add(0.0) is None  # the stream restarted: a new window

@@ -347,6 +347,9 @@ class SegmentWriter:
             raise
         fsync_dir(self._dir)  # the .part's name survives a crash, so it can be recovered
         stream = container.add_stream_from_template(in_stream)
+        if _family(in_stream) == "hevc":
+            # hvc1 (parameter sets in the sample entry), not hev1: what Safari, QuickTime and iOS play.
+            stream.codec_context.codec_tag = "hvc1"
         if params is not None:
             stream.codec_context.extradata = params
         stream.codec_context.width, stream.codec_context.height = size

@@ -44,6 +44,7 @@ from camops_workers.capture.sampler import (
     update_gop,
 )
 from camops_workers.capture.segments import ClosedSegment, SegmentWriter
+from camops_workers.capture.stream_info import FrameRateMeter, StreamInfo, stream_info
 from camops_workers.capture.stream_source import SourceError, StreamSource
 from camops_workers.contract import WorkerConfig
 from camops_workers.items import Capture, CaptureListener, CaptureSink, ItemKind
@@ -94,6 +95,8 @@ class WorkerState:
     #: The last outages of the source (the open one last) and the seconds of the closed ones.
     outages: tuple[Outage, ...] = ()
     outage_seconds: float = 0.0
+    #: Codec, picture size, declared and measured frame rate of the source.
+    stream: StreamInfo | None = None
 
 
 class _StopRequestedError(Exception):
@@ -367,6 +370,8 @@ class CaptureWorker:
             snapshots = self.config.snapshots.enabled
             interval = self.config.snapshots.interval_s
             stall = self.config.source.stall_timeout_s
+            self._update(stream=stream_info(stream))
+            meter = FrameRateMeter()
             for packet in source.packets(stop):
                 now_m = time.monotonic()
                 self.loop_monotonic = now_m
@@ -377,6 +382,7 @@ class CaptureWorker:
                 if self.state().source_state != "connected":
                     self._connected()
                 stream_s = float(packet.pts * tb)
+                self._count_frame(meter, stream_s)
                 now = datetime.now(UTC)
                 if clock is None:
                     clock = StreamClock.start(stream_s, now, max_drift_s=max(2.0, stall))
@@ -421,6 +427,13 @@ class CaptureWorker:
         if len(gate.pending) > MAX_PENDING_PICTURES:
             oldest, _ = gate.pending.pop(0)
             self._snapshot(oldest, wall)
+
+    def _count_frame(self, meter: FrameRateMeter, stream_s: float) -> None:
+        """One frame at ``stream_s``: a new measured frame rate in the state every few stream seconds."""
+        rate = meter.add(stream_s)
+        info = self.state().stream
+        if rate is not None and info is not None:
+            self._update(stream=replace(info, measured_fps=rate))
 
     def replay(self, stream: Any, packets: Iterable[Any], start: datetime) -> None:
         """Push recorded packets through the persistent session's snapshot path at full speed.
@@ -637,6 +650,7 @@ class CaptureWorker:
             arrived = datetime.now(UTC)
             try:
                 decoder = source.stream.codec_context
+                self._update(stream=stream_info(source.stream))
                 deadline = time.monotonic() + self.config.source.stall_timeout_s
                 for packet in source.packets(stop):
                     self.last_packet_monotonic = time.monotonic()
@@ -688,6 +702,8 @@ class CaptureWorker:
                     self.last_packet_monotonic = time.monotonic()
                     self._connected()
                     self._picture_delivered()
+                    if self.state().stream is None:
+                        self._update(stream=StreamInfo("jpeg", snap.info.width, snap.info.height))
                     self._store_snapshot(snap.data, taken, snap.info.width, snap.info.height)
                 except SnapshotError as exc:
                     self.metrics.source_error(exc.reason)
