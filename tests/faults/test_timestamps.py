@@ -26,8 +26,9 @@ pytestmark = pytest.mark.slow
 
 INTERVAL_S = 1.0
 SESSION_S = 5.0
-#: keyframes come once a second on the stream's exact clock; the wall mapping jitters by a few ms
-SPACING_TOLERANCE_S = 0.1
+#: keyframes come once a second on the stream's exact clock; the wall mapping moves by a few ms
+#: (more on a loaded machine); the bug this guards against gave 0.04 s and 1.9 s
+SPACING_TOLERANCE_S = 0.2
 
 
 def test_snapshot_times_are_true_across_reconnects(tmp_path: Path, rtsp_server: Callable[..., RtspServer]) -> None:
