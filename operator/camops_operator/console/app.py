@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -49,6 +50,8 @@ _SECURITY = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'self'; img-src 'self'; media-src 'self'; object-src 'none'",
 }
+#: Recently served segments kept in memory (bytes), for the range requests of one playback.
+SEGMENT_CACHE_BYTES = 128 * 1024 * 1024
 #: A quiet event stream sends a comment this often (proxies close idle connections).
 KEEPALIVE_S = 15.0
 
@@ -63,6 +66,8 @@ class ConsoleApp:
         self.authorizer = authorizer
         self.clock = clock
         self._stores: dict[str, ObjectStore] = {}
+        #: a <video> asks for a segment in several byte ranges: the store is read once, not per range
+        self._segments = _Recent(SEGMENT_CACHE_BYTES)
 
     # -- helpers -------------------------------------------------------------------
 
@@ -160,10 +165,15 @@ class ConsoleApp:
         ext = "." + relative.rsplit(".", 1)[-1]
         if ext not in _TYPES:
             raise web.HTTPNotFound(text="no such object")
-        try:
-            data = await asyncio.to_thread(self._store(record.storage).get, key)
-        except StorageError:
-            raise web.HTTPNotFound(text="no such object") from None
+        cache_key = (record.storage.model_dump_json(), key)
+        data = self._segments.get(cache_key) if ext == ".mp4" else None
+        if data is None:
+            try:
+                data = await asyncio.to_thread(self._store(record.storage).get, key)
+            except StorageError:
+                raise web.HTTPNotFound(text="no such object") from None
+            if ext == ".mp4":
+                self._segments.put(cache_key, data)
         headers = {**_SECURITY, "Cache-Control": cache, "Accept-Ranges": "bytes"}
         return _ranged(request, data, _TYPES[ext], headers)
 
@@ -246,6 +256,31 @@ class ConsoleApp:
         resp = web.Response(text=text, content_type=types[name], headers={"Cache-Control": "public, max-age=300"})
         resp.enable_compression()
         return resp
+
+
+class _Recent:
+    """The most recently used objects up to ``limit`` bytes in all."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple[str, str]) -> bytes | None:
+        data = self._items.get(key)
+        if data is not None:
+            self._items.move_to_end(key)
+        return data
+
+    def put(self, key: tuple[str, str], data: bytes) -> None:
+        if len(data) > self.limit:
+            return
+        old = self._items.pop(key, None)
+        self._bytes += len(data) - (len(old) if old else 0)
+        self._items[key] = data
+        while self._bytes > self.limit:
+            _, dropped = self._items.popitem(last=False)
+            self._bytes -= len(dropped)
 
 
 def _ranged(request: web.Request, data: bytes, content_type: str, headers: dict[str, str]) -> web.Response:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from camops_operator.console.app import ConsoleApp, make_app
+from camops_operator.console.app import ConsoleApp, _Recent, make_app
 from camops_operator.console.authz import LocalAuthorizer
 from camops_operator.console.fleet import CameraRecord, Fleet
 from camops_operator.console.tiles import Health, Tile
@@ -77,6 +77,21 @@ async def test_objects_are_served_only_below_the_camera(client: tuple[TestClient
     assert part.status == 206
     assert part.headers["Content-Range"] == "bytes 10-19/1024"
     assert await part.read() == bytes(range(10, 20))
+    (root / "door/2026-12/02/100000.000.mp4").unlink()  # the next range of the same playback comes from memory
+    rest = await c.get("/cameras/site-a/door/objects/2026-12/02/100000.000.mp4", headers={"Range": "bytes=1000-"})
+    assert (rest.status, await rest.read()) == (206, bytes(range(232, 256)))
+
+
+def test_recent_segments_are_bounded_by_bytes() -> None:
+    recent = _Recent(limit=100)
+    recent.put(("s", "a"), b"a" * 60)
+    recent.put(("s", "b"), b"b" * 30)
+    assert recent.get(("s", "a")) is not None  # a is now the most recent
+    recent.put(("s", "c"), b"c" * 30)  # 120 > 100: the least recent (b) goes
+    assert recent.get(("s", "b")) is None
+    assert recent.get(("s", "a")) is not None
+    recent.put(("s", "huge"), b"x" * 101)  # never kept
+    assert recent.get(("s", "huge")) is None
 
 
 async def test_a_day_lists_snapshots_with_their_analysis_and_segments(client: tuple[TestClient, Fleet, Path]) -> None:  # type: ignore[type-arg]
