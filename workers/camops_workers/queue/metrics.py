@@ -58,7 +58,9 @@ EXPIRED = Counter(
     "camops_queue_expired", "Items removed unuploaded because they outlived the queue's max age", ["queue"]
 )
 PUT_ERRORS = Counter(
-    "camops_queue_put_errors", "Captures the queue could not store, by reason (ENOSPC, ...)", ["queue", "reason"]
+    "camops_queue_put_errors",
+    "Captures the queue could not store for an I/O error, by errno (a full volume counts in camops_queue_dropped)",
+    ["queue", "reason"],
 )
 BREAKER_STATE = Gauge(
     "camops_storage_breaker_state",
