@@ -667,7 +667,8 @@ class CameraStatus(StatusModel):
     conditions: list[Condition] = Field(
         default_factory=list,
         description=(
-            "Ready, WorkerAvailable, SourceConnected, StorageReachable, MediaPathConfigured, AnalysisReachable."
+            "Ready, WorkerAvailable, SourceConnected, StorageReachable, MediaPathConfigured, AnalysisReachable, "
+            "PictureHealthy, QueueVolumeSized."
         ),
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
