@@ -2,8 +2,8 @@
 
 ``capture_status`` builds the patch body (pure); ``StatusReporter`` decides when to send it:
 never more often than ``min_interval_s``, only when something other than the timestamp
-changed, at once when the source connects or disconnects. Failures are logged once per
-distinct error and never stop capture.
+changed, at once when the source connects or disconnects or the picture's state changes.
+Failures are logged once per distinct error and never stop capture.
 """
 
 from __future__ import annotations
@@ -121,7 +121,10 @@ class StatusReporter:
             return False
         if self._last_sent_at is None or monotonic_now - self._last_sent_at >= self._min_interval:
             return True
-        flipped = previous is not None and previous.get("sourceConnected") != body.get("sourceConnected")
+        flipped = previous is not None and (
+            previous.get("sourceConnected") != body.get("sourceConnected")
+            or _picture_state(previous) != _picture_state(body)
+        )
         return flipped and self._last_error is None
 
     def maybe_report(self, body: dict[str, Any], monotonic_now: float) -> bool:
@@ -143,6 +146,11 @@ class StatusReporter:
         self._last_body = body
         self._last_error = None
         return True
+
+
+def _picture_state(body: dict[str, Any]) -> object:
+    picture = body.get("picture")
+    return picture.get("state") if isinstance(picture, dict) else None
 
 
 def _without_time(body: dict[str, Any]) -> dict[str, Any]:

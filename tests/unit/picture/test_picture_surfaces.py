@@ -99,3 +99,15 @@ def test_camops_local_line_and_summary_show_the_picture() -> None:
     summary = render_summary([view], elapsed_s=120, location="/tmp/x")
     assert "picture" in summary[1]
     assert "Healthy, 1 fault" in summary[2]
+
+
+def test_a_change_of_the_picture_state_is_reported_at_once() -> None:
+    from camops_workers.status_report import StatusReporter
+
+    sent: list[dict[str, Any]] = []
+    reporter = StatusReporter("site-a", "door", min_interval_s=10.0, patch=lambda _ns, _n, body: sent.append(body))
+    healthy = {"sourceConnected": True, "snapshots": 1, "picture": {"state": "Healthy"}}
+    assert reporter.maybe_report(healthy, 100.0)
+    assert not reporter.maybe_report({**healthy, "snapshots": 2}, 101.0)  # rate-limited
+    assert reporter.maybe_report({**healthy, "snapshots": 3, "picture": {"state": "Black"}}, 102.0)
+    assert [b["picture"]["state"] for b in sent] == ["Healthy", "Black"]
