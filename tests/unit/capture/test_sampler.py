@@ -95,7 +95,7 @@ def test_stream_clock_maps_stream_time_to_wall_time() -> None:
     clock = StreamClock.start(100.0, T0)
     when, same = clock.map(101.5, T0 + sec(1.6))
     assert when == T0 + sec(1.5)
-    assert same is clock
+    assert (same.stream_s, same.wall, same.early) == (clock.stream_s, clock.wall, False)
 
 
 def test_stream_clock_reanchors_on_jumps() -> None:
@@ -120,6 +120,30 @@ def test_stream_clock_never_maps_a_packet_after_its_arrival() -> None:
         when, clock = clock.map(1.0 + i * 0.04, arrival)
         assert when <= arrival
         assert (arrival - when).total_seconds() < 0.02
+
+
+def test_stream_clock_follows_a_camera_clock_that_runs_slow() -> None:
+    # The camera's clock runs 1 % slow: each second of wall time carries 0.99 s of stream time.
+    # Without following it the mapping would fall 0.3 s behind every 30 s until a 2 s jump.
+    clock = StreamClock.start(0.0, T0, max_drift_s=2.0, window_s=10.0)
+    lags = []
+    for i in range(1, 3000):  # 300 s at 10 packets a second, arriving 0-20 ms late
+        arrival = T0 + sec(i * 0.1 + 0.02 * (i % 3 == 0))
+        when, clock = clock.map(i * 0.099, arrival)
+        assert when <= arrival
+        lags.append((arrival - when).total_seconds())
+    assert max(lags) < 0.25  # at most one window's drift (0.1 s) plus the jitter, never a jump
+    assert max(lags[-100:]) < 0.25
+
+
+def test_stream_clock_burst_after_a_stall_keeps_true_times() -> None:
+    clock = StreamClock.start(0.0, T0)
+    for i in range(1, 50):
+        _, clock = clock.map(i * 0.04, T0 + sec(i * 0.04))
+    # 1.5 s without packets, then the backlog at once: each mapped to when it was taken, not to its arrival
+    for i in range(50, 88):
+        when, clock = clock.map(i * 0.04, T0 + sec(3.5 + (i - 50) * 0.001))
+        assert when == T0 + sec(i * 0.04)
 
 
 def test_stream_clock_survives_absurd_timestamps() -> None:

@@ -161,28 +161,51 @@ class StreamClock:
     """Maps stream time (seconds on the stream's clock) to wall time, never into the future.
 
     A packet arrives after its picture was taken, so the wall time of ``stream_s`` is at most
-    the moment its packet arrived (``now``). The clock keeps the earliest mapping every packet
-    so far allows: anchored on the first packet, it moves earlier whenever a packet arrives
-    sooner than the mapping says (the first packets of a session are often delivered late, in
-    a burst, which would otherwise put every later time up to a second in the future). When
-    the mapped time falls more than ``max_drift_s`` behind the wall clock (stream restarted,
-    timestamps wrapped or jumped back, a paused file looped) it re-anchors on ``now``.
+    the moment its packet arrived (``now``). The clock keeps the earliest mapping the packets
+    allow: it moves earlier at once whenever a packet arrives sooner than the mapping says (the
+    first packets of a session are often delivered late, in a burst, which would otherwise put
+    every later time up to a second in the future), and ``early`` says it just did. A camera
+    whose clock runs slow makes every packet look a little later each second; the smallest lag
+    seen over each ``window_s`` is taken back at the window's end, so the mapping follows such
+    a drift instead of falling behind until a jump. When the mapped time falls more than
+    ``max_drift_s`` behind the wall clock (stream restarted, timestamps wrapped or jumped back,
+    a paused file looped) it re-anchors on ``now``.
     """
 
     stream_s: float
     wall: datetime
     max_drift_s: float = 2.0
+    window_s: float = 30.0
+    #: the current window: when it started and the smallest lag (now - mapped) seen in it
+    window_start: datetime | None = None
+    window_lag_s: float = 0.0
+    early: bool = True
 
     @classmethod
-    def start(cls, stream_s: float, now: datetime, max_drift_s: float = 2.0) -> StreamClock:
-        return cls(stream_s, now, max_drift_s)
+    def start(cls, stream_s: float, now: datetime, max_drift_s: float = 2.0, window_s: float = 30.0) -> StreamClock:
+        return cls(stream_s, now, max_drift_s, window_s, now)
+
+    def _anchored(self, stream_s: float, now: datetime, *, new_window: bool) -> StreamClock:
+        start = now if new_window or self.window_start is None else self.window_start
+        return StreamClock(stream_s, now, self.max_drift_s, self.window_s, start, 0.0, early=True)
 
     def map(self, stream_s: float, now: datetime) -> tuple[datetime, StreamClock]:
-        """Return the wall time of ``stream_s`` (never later than ``now``) and the (possibly re-anchored) clock."""
+        """Return the wall time of ``stream_s`` (never later than ``now``) and the updated clock."""
         ahead = stream_s - self.stream_s - (now - self.wall).total_seconds()
-        if ahead >= 0 or ahead < -self.max_drift_s:
-            return now, StreamClock(stream_s, now, self.max_drift_s)
-        return now + timedelta(seconds=ahead), self
+        if ahead < -self.max_drift_s:
+            return now, self._anchored(stream_s, now, new_window=True)
+        if ahead >= 0:
+            return now, self._anchored(stream_s, now, new_window=False)
+        lag = -ahead
+        least = min(self.window_lag_s, lag)
+        start = self.window_start or now
+        if (now - start).total_seconds() < self.window_s:
+            clock = StreamClock(self.stream_s, self.wall, self.max_drift_s, self.window_s, start, least, early=False)
+            return now - timedelta(seconds=lag), clock
+        # A window ended with every packet late by at least ``least``: the stream's clock is slow.
+        wall = self.wall + timedelta(seconds=least)
+        clock = StreamClock(self.stream_s, wall, self.max_drift_s, self.window_s, now, lag - least, early=False)
+        return now - timedelta(seconds=lag - least), clock
 
 
 def should_log_failure(attempt: int, error: str, last_logged_error: str | None) -> bool:

@@ -389,7 +389,7 @@ class CaptureWorker:
                     started = now
                 wall, moved = clock.map(stream_s, now)
                 if not gate.settled and (
-                    (moved is clock and gate.newest_s is not None and stream_s > gate.newest_s)
+                    (not moved.early and gate.newest_s is not None and stream_s > gate.newest_s)
                     or (now - started).total_seconds() > clock.max_drift_s
                 ):
                     self._settle(gate, moved, now)
