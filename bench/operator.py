@@ -12,6 +12,9 @@ Camera has a worker Deployment and a status.
 - cpu_ms_per_camera: operator CPU time (user + system) from the first POST to convergence,
   divided by the number of Cameras.
 - idle_cpu_ms_per_s: operator CPU over 5 s of idling after convergence (the baseline in this run).
+- converge_s_1000_pooled, operator_rss_mb_1000_pooled, cpu_ms_per_camera_pooled: the same with the
+  Cameras in CameraPools of 100 (50 per worker); converged when every Camera has a status and
+  every Camera is in its pool's assignment ConfigMap. ``--own`` or ``--pooled`` runs only one mode.
 
 The last line of output is one JSON object with these figures.
 """
@@ -51,13 +54,41 @@ IN_FLIGHT = 64
 TIMEOUT_S = 600.0
 
 
-def camera(i: int) -> dict[str, Any]:
+POOL_SIZE = 100
+PER_WORKER = 50
+
+
+def camera(i: int, pooled: bool = False) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "source": {"url": f"rtsp://10.1.{i // 250}.{i % 250}/stream1"},
+        "snapshots": {"interval": "10s"},
+    }
+    if pooled:
+        spec["pool"] = f"pool-{i // POOL_SIZE}"
     return {
         "apiVersion": "camops.io/v1alpha1",
         "kind": "Camera",
         "metadata": {"name": f"cam-{i:04d}", "namespace": NAMESPACE, "labels": {"site": f"s{i % 10}"}},
-        "spec": {"source": {"url": f"rtsp://10.1.{i // 250}.{i % 250}/stream1"}, "snapshots": {"interval": "10s"}},
+        "spec": spec,
     }
+
+
+def pool(k: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "camops.io/v1alpha1",
+        "kind": "CameraPool",
+        "metadata": {"name": f"pool-{k}", "namespace": NAMESPACE},
+        "spec": {"camerasPerWorker": PER_WORKER},
+    }
+
+
+def assigned(kube: KubeServer, pools: int) -> int:
+    total = 0
+    for k in range(pools):
+        cm = kube.get("v1/configmaps", NAMESPACE, f"pool-{k}-pool")
+        if cm is not None:
+            total += sum(len(members) for members in json.loads(cm["data"]["assignment.json"]))
+    return total
 
 
 def counts(kube: KubeServer) -> tuple[int, int]:
@@ -74,7 +105,7 @@ def cpu_ms(proc: psutil.Process) -> float:
     return (times.user + times.system) * 1000.0
 
 
-async def run(n: int) -> dict[str, Any]:
+async def run(n: int, pooled: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="camops-bench-") as tmp:
         async with running_kube(Path(tmp)) as kube:
             env = {
@@ -85,28 +116,36 @@ async def run(n: int) -> dict[str, Any]:
                 "CAMOPS_LOG_LEVEL": "WARNING",
                 "CAMOPS_STATUS_INTERVAL": "60",
             }
+            # its log goes to a file: a pipe nobody reads blocks the operator once the pipe is full
+            log_file = Path(tmp) / "operator.log"
             operator = subprocess.Popen(
                 [sys.executable, "-m", "camops_operator.cli", "operator"],
                 env=env,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                stderr=log_file.open("wb"),
             )
             proc = psutil.Process(operator.pid)
             try:
                 await asyncio.sleep(3.0)  # let it start, log in and open its watches
                 if operator.poll() is not None:
-                    raise RuntimeError(f"operator exited: {operator.stderr.read().decode() if operator.stderr else ''}")
+                    raise RuntimeError(f"operator exited: {log_file.read_text(errors='replace')[-2000:]}")
                 peak_rss = proc.memory_info().rss
                 cpu_start = cpu_ms(proc)
                 started = time.monotonic()
                 sem = asyncio.Semaphore(IN_FLIGHT)
+                pools = -(-n // POOL_SIZE) if pooled else 0
                 async with aiohttp.ClientSession(kube.url) as session:
+                    for k in range(pools):
+                        url = f"/apis/camops.io/v1alpha1/namespaces/{NAMESPACE}/camerapools"
+                        async with session.post(url, json=pool(k)) as resp:
+                            if resp.status >= 300:
+                                raise RuntimeError(f"create pool-{k}: {resp.status} {await resp.text()}")
 
                     async def create(i: int) -> None:
                         async with (
                             sem,
                             session.post(
-                                f"/apis/camops.io/v1alpha1/namespaces/{NAMESPACE}/cameras", json=camera(i)
+                                f"/apis/camops.io/v1alpha1/namespaces/{NAMESPACE}/cameras", json=camera(i, pooled)
                             ) as resp,
                         ):
                             if resp.status >= 300:
@@ -118,6 +157,8 @@ async def run(n: int) -> dict[str, Any]:
                         await asyncio.sleep(0.25)
                         peak_rss = max(peak_rss, proc.memory_info().rss)
                         deployments, with_status = counts(kube)
+                        if pooled:
+                            deployments = assigned(kube, pools)  # a pooled camera's worker is its slot
                         if os.environ.get("CAMOPS_BENCH_DEBUG"):
                             print(
                                 f"{time.monotonic() - started:6.1f}s {deployments} deployments {with_status} statuses",
@@ -140,14 +181,17 @@ async def run(n: int) -> dict[str, Any]:
                     operator.kill()
             if deployments < n or with_status < n:
                 raise RuntimeError(
-                    f"did not converge in {TIMEOUT_S}s: {deployments} deployments, {with_status} statuses"
+                    f"did not converge in {TIMEOUT_S}s: {deployments} deployments, {with_status} statuses; "
+                    f"operator log: {log_file.read_text(errors='replace')[-2000:]}"
                 )
+            if os.environ.get("CAMOPS_BENCH_DEBUG"):
+                print(log_file.read_text(errors="replace")[-3000:], file=sys.stderr)
+    suffix = "_pooled" if pooled else ""
     return {
-        f"converge_s_{n}": round(converge, 2),
-        f"operator_rss_mb_{n}": round(peak_rss / 2**20, 1),
-        "cpu_ms_per_camera": round(cpu_used / n, 2),
-        "idle_cpu_ms_per_s": round(idle, 2),
-        "cameras": n,
+        f"converge_s_{n}{suffix}": round(converge, 2),
+        f"operator_rss_mb_{n}{suffix}": round(peak_rss / 2**20, 1),
+        f"cpu_ms_per_camera{suffix}": round(cpu_used / n, 2),
+        f"idle_cpu_ms_per_s{suffix}": round(idle, 2),
     }
 
 
@@ -155,12 +199,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="100 Cameras instead of 1000")
     parser.add_argument("--cameras", type=int, default=None, help="how many Cameras (overrides --quick)")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--own", action="store_true", help="only Cameras with a Deployment each")
+    only.add_argument("--pooled", action="store_true", help="only Cameras in CameraPools")
     args = parser.parse_args()
     n = args.cameras or (100 if args.quick else 1000)
-    result = asyncio.run(run(n))
-    print(f"{'figure':<24} {'value':>10}")
+    result: dict[str, Any] = {"cameras": n}
+    if not args.pooled:
+        result.update(asyncio.run(run(n)))
+    if not args.own:
+        result.update(asyncio.run(run(n, pooled=True)))
+    print(f"{'figure':<32} {'value':>10}")
     for key, value in result.items():
-        print(f"{key:<24} {value:>10}")
+        print(f"{key:<32} {value:>10}")
     print(json.dumps(result))
     return 0
 

@@ -207,7 +207,8 @@ async def reconcile(body: kopf.Body, old: Any, patch: kopf.Patch, retry: int, re
     key = (camera.namespace, camera.name)
     try:
         if camera.spec.pool:  # a pool worker serves it: no children of its own
-            deployment = await pooled_worker(rt, camera, kwargs)
+            was_own = reason != "create" and (old_camera is None or not old_camera.spec.pool)
+            deployment = await pooled_worker(rt, camera, kwargs, may_have_own=was_own)
         else:
             deployment = await _apply_children(rt, camera, new=reason == "create")
         rt.secrets[key] = tuple(await missing_secrets(rt, camera, storage=not camera.spec.pool))

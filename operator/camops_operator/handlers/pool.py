@@ -65,8 +65,8 @@ GROUP, VERSION = "camops.io", "v1alpha1"
 POOLS = "camops_pools"
 POOL_CAMERAS = "camops_pool_cameras"
 POOL_PODS = "camops_pool_pods"
-#: Camera events arriving together are handled in one pass.
-DEBOUNCE_S = 0.2
+#: Camera events arriving together are handled in one pass (a pass renders every camera of the pool).
+DEBOUNCE_S = 1.0
 log = logging.getLogger("camops.operator")
 
 
@@ -270,16 +270,20 @@ def pooled_worker_view(rt: Runtime, camera: Camera, kwargs: dict[str, Any]) -> d
     return {"metadata": {"name": pod}, "status": {"availableReplicas": 1 if ready else 0}}
 
 
-async def pooled_worker(rt: Runtime, camera: Camera, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+async def pooled_worker(
+    rt: Runtime, camera: Camera, kwargs: dict[str, Any], *, may_have_own: bool = True
+) -> dict[str, Any] | None:
     """Reconcile a pooled camera: check its contract renders, retire a Deployment it had, return its worker view.
 
+    ``may_have_own`` is False when the camera cannot have had a Deployment (created in a pool, or
+    already pooled before this change): its own worker is then not looked up.
     Raises :class:`~camops_operator.builders.contract.ContractError` when the camera cannot be served by its pool.
     """
     pool = _one(kwargs.get(POOLS), (camera.namespace, camera.spec.pool or ""))
     if isinstance(pool, CameraPool):
         pooled_contract(camera, pool, rt.settings)
     api = rt.require_kube()
-    if await k8s.get_deployment(api, camera.namespace, worker_name(camera)) is not None:
+    if may_have_own and await k8s.get_deployment(api, camera.namespace, worker_name(camera)) is not None:
         # it had its own worker: scale it to 0 and let the drain job upload what that worker queued
         alone = camera.model_copy(update={"spec": camera.spec.model_copy(update={"pool": None, "paused": True})})
         config_map = build_worker_config_map(alone, rt.settings)
