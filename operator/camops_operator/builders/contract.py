@@ -29,7 +29,6 @@ from camops_workers.contract import (
     WorkerConfig,
 )
 from camops_workers.storage.keys import Layout
-from camops_workers.units import parse_duration, parse_quantity
 
 __all__ = [
     "CAMERA_CREDENTIALS_DIR",
@@ -107,16 +106,16 @@ def mediamtx_path_name(camera: Camera) -> str:
 def queue_limits(camera: Camera) -> tuple[int, int | None]:
     """(max_bytes, max_items) of the offline queue: explicit limits, else 90% of the volume."""
     spec = camera.spec.offline_queue
-    size = parse_quantity(spec.size)
-    max_bytes = parse_quantity(spec.max_bytes) if spec.max_bytes else int(size * QUEUE_FILL_RATIO)
+    size = spec.size.bytes
+    max_bytes = spec.max_bytes.bytes if spec.max_bytes else int(size * QUEUE_FILL_RATIO)
     return max_bytes, spec.max_items
 
 
 def _source(camera: Camera, env: ContractEnvironment) -> SourceConfig:
     spec = camera.spec.source
-    connect_s = parse_duration(spec.connect_timeout)
-    stall_s = parse_duration(spec.stall_timeout)
-    debounce_s = parse_duration(spec.outage_debounce)
+    connect_s = spec.connect_timeout.seconds
+    stall_s = spec.stall_timeout.seconds
+    debounce_s = spec.outage_debounce.seconds
     if spec.via == "mediamtx":
         if not env.mediamtx_rtsp_url:
             raise ContractError(
@@ -159,7 +158,7 @@ def _queue(camera: Camera, env: ContractEnvironment) -> QueueConfig:
     return QueueConfig(
         directory=env.queue_directory,
         max_bytes=max_bytes,
-        max_age_s=parse_duration(spec.max_age),
+        max_age_s=spec.max_age.seconds,
         overflow=spec.overflow,
         **extra,
     )
@@ -193,7 +192,7 @@ def _analysis(camera: Camera, env: ContractEnvironment) -> AnalysisConfig | None
     return AnalysisConfig(
         endpoint=spec.endpoint,
         every_nth_snapshot=spec.every_nth_snapshot,
-        timeout_s=parse_duration(spec.timeout),
+        timeout_s=spec.timeout.seconds,
         max_in_flight=spec.max_in_flight,
         buffer_size=spec.buffer_size,
         jpeg_quality=spec.jpeg_quality,
@@ -213,7 +212,7 @@ def _events(camera: Camera, env: ContractEnvironment) -> EventsConfig | None:
         webhook = WebhookSinkConfig(
             url=spec.webhook.url,
             mode=spec.webhook.mode,
-            timeout_s=parse_duration(spec.webhook.timeout),
+            timeout_s=spec.webhook.timeout.seconds,
             headers=dict(spec.webhook.headers),
             bearer_token=_token(env, "events-webhook") if spec.webhook.bearer_token_secret_ref is not None else None,
         )
@@ -241,13 +240,13 @@ def build_worker_contract(camera: Camera, env: ContractEnvironment) -> WorkerCon
             source=_source(camera, env),
             snapshots=SnapshotConfig(
                 enabled=spec.snapshots.enabled,
-                interval_s=parse_duration(spec.snapshots.interval),
+                interval_s=spec.snapshots.interval.seconds,
                 quality=spec.snapshots.quality,
                 max_width=spec.snapshots.max_width,
             ),
             recording=RecordingConfig(
                 enabled=spec.recording.enabled,
-                segment_duration_s=parse_duration(spec.recording.segment_duration),
+                segment_duration_s=spec.recording.segment_duration.seconds,
                 format=spec.recording.format,
             ),
             storage=_storage(camera, env),

@@ -39,7 +39,6 @@ from camops_operator.builders.contract import (
 from camops_operator.builders.worker import cluster_environment
 from camops_operator.settings import OperatorSettings
 from camops_workers.contract import CredentialRef, ProcessConfig, QueueConfig, StorageConfig, WorkerConfig
-from camops_workers.units import parse_duration, parse_quantity
 
 __all__ = [
     "ASSIGNMENT_KEY",
@@ -182,12 +181,12 @@ def _with_secret_files(contract: WorkerConfig, secrets: Mapping[str, tuple[str, 
 
 def _queue(pool: CameraPool, settings: OperatorSettings) -> QueueConfig:
     spec = pool.spec.offline_queue
-    max_bytes = parse_quantity(spec.max_bytes) if spec.max_bytes else int(parse_quantity(spec.size) * QUEUE_FILL_RATIO)
+    max_bytes = spec.max_bytes.bytes if spec.max_bytes else int(spec.size.bytes * QUEUE_FILL_RATIO)
     extra = {"max_items": spec.max_items} if spec.max_items is not None else {}
     return QueueConfig(
         directory=settings.queue_mount_path,
         max_bytes=max_bytes,
-        max_age_s=parse_duration(spec.max_age),
+        max_age_s=spec.max_age.seconds,
         overflow=spec.overflow,
         **extra,
     )
