@@ -17,25 +17,29 @@ MEDIA_CAMERAS = "camops_media_cameras"
 RETENTION_POLICIES = "camops_retention_policies"
 
 
-def media_cameras(body: kopf.Body, **_: Any) -> dict[tuple[str, str], Camera] | None:
+# An index function returns {} to drop an object from the index: on None, kopf keeps the entry
+# it had (a camera whose MediaMTX path was disabled would stay and the drift timer re-add its path).
+
+
+def media_cameras(body: kopf.Body, **_: Any) -> dict[tuple[str, str], Camera]:
     """Cameras that want a MediaMTX path and are not being deleted."""
     if body.get("metadata", {}).get("deletionTimestamp"):
-        return None
+        return {}
     try:
         camera = Camera.model_validate(dict(body))
     except ValidationError:
-        return None
+        return {}
     if not camera.spec.mediamtx.enabled:
-        return None
+        return {}
     return {(camera.namespace, camera.name): camera}
 
 
-def retention_policies(body: kopf.Body, **_: Any) -> dict[str, RetentionPolicy] | None:
+def retention_policies(body: kopf.Body, **_: Any) -> dict[str, RetentionPolicy]:
     """Valid RetentionPolicies by namespace."""
     try:
         policy = RetentionPolicy.model_validate(dict(body))
     except ValidationError:
-        return None
+        return {}
     return {policy.metadata.namespace: policy}
 
 

@@ -155,6 +155,8 @@ async def test_enabling_and_disabling_mediamtx_on_a_camera(
         await eventually(lambda: "site-a-gate" in mediamtx_server.paths, what="path added")
         await cluster.patch_spec("gate", {"mediamtx": {"enabled": False}})
         await eventually(lambda: "site-a-gate" not in mediamtx_server.paths, what="path removed")
+        await asyncio.sleep(5 * operator_settings.drift_interval)  # several drift passes: none brings it back
+        assert "site-a-gate" not in mediamtx_server.paths
 
 
 async def test_a_failing_drift_pass_sets_media_path_configured_false_with_its_reason(
