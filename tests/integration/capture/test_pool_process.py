@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +195,22 @@ def _scenario(tmp_path: Path, rtsp_server: Callable[..., RtspServer], kube_serve
     b_files = [p for p in (tmp_path / "store").rglob("*.jpg") if "/b/" in str(p) and not p.name.startswith("latest")]
     print(f"b stored {len(b_files)} of {b_before}+ snapshots")
     assert len(b_files) >= b_before
+    # a never missed a snapshot: not while c's source was dead, not while b and d came and went
+    gaps = snapshot_gaps(tmp_path / "store", "a")
+    print(f"a: {len(gaps) + 1} snapshots, largest gap {max(gaps):.2f}s (interval {INTERVAL_S}s)")
+    assert max(gaps) < 2 * INTERVAL_S + 0.5, "a missed a snapshot"
+
+
+def snapshot_gaps(store: Path, name: str) -> list[float]:
+    """Seconds between consecutive stored snapshots of one camera (keys are <YYYY-MM>/<DD>/<HHMMSS.mmm>.jpg)."""
+    times = []
+    for path in store.rglob("*.jpg"):
+        if f"/{name}/" not in str(path) or path.name.startswith("latest") or ".thumb" in path.name:
+            continue
+        stamp = f"{path.parent.parent.name}-{path.parent.name} {path.stem}"
+        times.append(datetime.strptime(stamp, "%Y-%m-%d %H%M%S.%f").replace(tzinfo=UTC).timestamp())
+    times.sort()
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 def test_a_pool_pod_serves_its_ordinals_file(tmp_path: Path, rtsp_server: Callable[..., RtspServer]) -> None:
