@@ -133,6 +133,9 @@ class Observed:
     queue: QueueVolume | None = None
     #: Whether spec.analysis is set; None: judge from the worker's report (it reports analysisReachable only then).
     analysis: bool | None = None
+    #: Why there is no worker yet when ``deployment`` is None (a pooled camera: its pool is missing, or
+    #: has not assigned it yet); None: its own Deployment does not exist yet.
+    worker_pending: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ def _worker(obs: Observed) -> _Cond:
     if obs.secrets_missing:
         return _Cond("False", SECRET_NOT_FOUND, "; ".join(obs.secrets_missing) + ": the worker cannot start without it")
     if obs.deployment is None:
-        return _Cond("False", "Pending", "the worker Deployment does not exist yet")
+        return _Cond("False", "Pending", obs.worker_pending or "the worker Deployment does not exist yet")
     status = obs.deployment.get("status") or {}
     if int(status.get("availableReplicas") or 0) >= 1:
         return _Cond("True", "Available", "the worker is running")

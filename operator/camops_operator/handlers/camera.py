@@ -25,7 +25,7 @@ from camops_operator.handlers.children import Child, desired_children
 from camops_operator.handlers.context import Runtime, retry_delay
 from camops_operator.handlers.context import runtime as current_runtime
 from camops_operator.handlers.indexes import MEDIA_CAMERAS, RETENTION_POLICIES, policies_in
-from camops_operator.handlers.pool import pooled_worker, pooled_worker_view
+from camops_operator.handlers.pool import pooled_pending, pooled_worker, pooled_worker_view
 from camops_operator.handlers.secrets import SECRET_NOT_FOUND, SecretNotFoundError, credentials_for, missing_secrets
 from camops_operator.mediamtx import MediaMTXError
 from camops_operator.settings import OperatorSettings
@@ -228,6 +228,7 @@ async def reconcile(body: kopf.Body, old: Any, patch: kopf.Patch, retry: int, re
         media=media,
         secrets_missing=rt.secrets[key],
         queue=None if camera.spec.pool else rt.claims.get(key),
+        worker_pending=pooled_pending(camera, kwargs) if camera.spec.pool else None,
     )
     _write_status(rt, body, patch, obs, previous)
     rt.metrics.handler_seconds.labels(handler=f"camera.{reason}").observe(time.monotonic() - started)
@@ -270,6 +271,7 @@ async def roll_up(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
     obs = Observed(
         secrets_missing=rt.secrets.get((camera.namespace, camera.name), ()),
         queue=None if camera.spec.pool else rt.claims.get((camera.namespace, camera.name)),
+        worker_pending=pooled_pending(camera, kwargs) if camera.spec.pool else None,
         generation=(previous.observed_generation if previous else None) or camera.metadata.generation,
         paused=camera.spec.paused,
         deployment=deployment,

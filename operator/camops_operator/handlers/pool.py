@@ -55,6 +55,7 @@ __all__ = [
     "POOLS",
     "POOL_CAMERAS",
     "POOL_PODS",
+    "pooled_pending",
     "pooled_worker",
     "pooled_worker_view",
     "reconcile_pool",
@@ -268,6 +269,14 @@ def pooled_worker_view(rt: Runtime, camera: Camera, kwargs: dict[str, Any]) -> d
     pod = worker_pod_name(camera.spec.pool or "", ordinal)
     ready = bool(_one(kwargs.get(POOL_PODS), (camera.namespace, pod)))
     return {"metadata": {"name": pod}, "status": {"availableReplicas": 1 if ready else 0}}
+
+
+def pooled_pending(camera: Camera, kwargs: dict[str, Any]) -> str:
+    """Why a pooled camera has no worker yet (for its WorkerAvailable condition)."""
+    pool = camera.spec.pool or ""
+    if _one(kwargs.get(POOLS), (camera.namespace, pool)) is None:
+        return f"CameraPool {pool} does not exist in namespace {camera.namespace}"
+    return f"waiting for CameraPool {pool} to assign the camera a worker"
 
 
 async def pooled_worker(

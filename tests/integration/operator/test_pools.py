@@ -131,3 +131,20 @@ async def test_cameras_move_in_out_and_between_pools(cluster: Cluster, operator_
             lambda: ((cluster.kube.get(POOLS, "site-a", "lobby") or {}).get("status") or {}).get("workersReady") == 1,
             what="lobby's ready worker",
         )
+
+
+async def test_a_camera_in_a_missing_pool_says_so_until_the_pool_exists(
+    cluster: Cluster, operator_settings: OperatorSettings
+) -> None:
+    async with running_operator(operator_settings):
+        await cluster.create(camera("lost", "nowhere"))
+        cond = await eventually(lambda: cluster.condition("lost", "WorkerAvailable"), what="status")
+        assert cond["status"] == "False"
+        assert "CameraPool nowhere does not exist" in cond["message"]
+        assert cluster.kube.names(DEPLOYMENTS, "site-a") == set()
+        await create_pool(cluster, "nowhere", per_worker=10)
+        await eventually(lambda: assignment(cluster, "nowhere") == [["lost"]], what="assigned")
+        await eventually(
+            lambda: (c := cluster.condition("lost", "WorkerAvailable")) and c["reason"] == "Unavailable",
+            what="the camera waits for its pool worker",
+        )
