@@ -48,3 +48,33 @@ def test_injected_rng_decides_the_jitter() -> None:
     backoff = Backoff(BackoffPolicy(base_s=10.0, cap_s=100.0, jitter=0.1), rng=lambda: next(values))
     assert backoff.next_delay() == pytest.approx(9.0)
     assert backoff.next_delay() == pytest.approx(21.996)
+
+
+def test_outage_share_keeps_short_outages_quick_and_long_ones_sparse() -> None:
+    policy = BackoffPolicy(base_s=0.25, cap_s=5.0, jitter=0.0, outage_share=0.05)
+    # Away 4 s: however many attempts failed, the wait stays at the base (a returning camera is
+    # seen again within a quarter second).
+    assert backoff_delay(30, 0.5, policy, outage_s=4.0) == 0.25
+    # Away 10 s: at most 5 % of it.
+    assert backoff_delay(30, 0.5, policy, outage_s=10.0) == 0.5
+    # Away for an hour: one attempt per cap.
+    assert backoff_delay(30, 0.5, policy, outage_s=3600.0) == 5.0
+    # Early attempts still climb from the base.
+    assert backoff_delay(1, 0.5, policy, outage_s=3600.0) == 0.25
+
+
+def test_backoff_measures_the_outage_on_its_injected_clock() -> None:
+    now = [100.0]
+    backoff = Backoff(
+        BackoffPolicy(base_s=0.25, cap_s=5.0, jitter=0.0, outage_share=0.05), rng=lambda: 0.5, clock=lambda: now[0]
+    )
+    delays = []
+    for _ in range(400):  # a camera down for a long time, retried at each delay
+        delays.append(backoff.next_delay())
+        now[0] += delays[-1] + 1.0  # each attempt also spends a second timing out
+    assert delays[0] == 0.25
+    assert max(delays[:8]) <= 0.5  # the first ~10 s away: at most half a second between attempts
+    assert delays[-1] == 5.0
+    backoff.reset()
+    now[0] += 1.0
+    assert backoff.next_delay() == 0.25  # a new outage starts from the base again
