@@ -15,7 +15,6 @@ keeps it scaled to 0 with its drain CronJob running, so what it had queued is up
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import hashlib
 import json
@@ -192,30 +191,43 @@ async def reconcile_pool(rt: Runtime, pool: CameraPool, kwargs: dict[str, Any]) 
 
 
 async def pool_daemon(body: kopf.Body, **kwargs: Any) -> None:
-    """One per CameraPool: reconcile at once, then whenever a camera or the pool changes."""
+    """One per CameraPool: reconcile at once, then whenever a camera or the pool changes.
+
+    A pass that no event woke (every status interval) applies the children again even if
+    nothing changed, so a StatefulSet or ConfigMap removed or edited by hand comes back.
+    The pool's memory goes with its daemon: a pool created again under the same name starts
+    from its live ConfigMap, never from what the operator applied to the one before.
+    """
     rt = current_runtime()
     meta = body.get("metadata", {})
     key = (meta.get("namespace", ""), meta.get("name", ""))
     state = rt.pools.state(key)
     attempt = 0
-    while True:
-        state.wake.clear()
-        try:
-            pool = CameraPool.model_validate(dict(body))
-            pool = pool.model_copy(update={"status": _status_of(body)})
-            await reconcile_pool(rt, pool, kwargs)
-            attempt = 0
-            timeout = rt.settings.status_interval
-        except ValidationError as exc:
-            log.warning("pool %s/%s: invalid spec: %s", *key, redact(str(exc)))
-            timeout = rt.settings.status_interval
-        except (k8s.KubeError, OSError, TimeoutError) as exc:
-            attempt += 1
-            timeout = retry_delay(rt.settings.retry_delay, attempt - 1)
-            log.warning("pool %s/%s: applying the pool failed (retry in %.0fs): %s", *key, timeout, redact(str(exc)))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(state.wake.wait(), timeout=timeout)
-        await asyncio.sleep(DEBOUNCE_S)
+    try:
+        while True:
+            state.wake.clear()
+            try:
+                pool = CameraPool.model_validate(dict(body))
+                pool = pool.model_copy(update={"status": _status_of(body)})
+                await reconcile_pool(rt, pool, kwargs)
+                attempt = 0
+                timeout = rt.settings.status_interval
+            except ValidationError as exc:
+                log.warning("pool %s/%s: invalid spec: %s", *key, redact(str(exc)))
+                timeout = rt.settings.status_interval
+            except (k8s.KubeError, OSError, TimeoutError) as exc:
+                attempt += 1
+                timeout = retry_delay(rt.settings.retry_delay, attempt - 1)
+                log.warning(
+                    "pool %s/%s: applying the pool failed (retry in %.0fs): %s", *key, timeout, redact(str(exc))
+                )
+            try:
+                await asyncio.wait_for(state.wake.wait(), timeout=timeout)
+            except TimeoutError:
+                state.applied.clear()  # nothing changed: check the live children on this pass
+            await asyncio.sleep(DEBOUNCE_S)
+    finally:
+        rt.pools.states.pop(key, None)
 
 
 def _status_of(body: kopf.Body) -> CameraPoolStatus | None:

@@ -148,3 +148,14 @@ async def test_a_camera_in_a_missing_pool_says_so_until_the_pool_exists(
             lambda: (c := cluster.condition("lost", "WorkerAvailable")) and c["reason"] == "Unavailable",
             what="the camera waits for its pool worker",
         )
+
+
+async def test_a_hand_deleted_stateful_set_comes_back(cluster: Cluster, operator_settings: OperatorSettings) -> None:
+    async with running_operator(operator_settings):
+        await create_pool(cluster, "lobby", per_worker=5)
+        await cluster.create(camera("a", "lobby"))
+        await eventually(lambda: replicas(cluster, "lobby") == 1, what="the pool's StatefulSet")
+        async with cluster.session.delete("/apis/apps/v1/namespaces/site-a/statefulsets/lobby-pool") as resp:
+            assert resp.status < 300, await resp.text()
+        assert replicas(cluster, "lobby") is None
+        await eventually(lambda: replicas(cluster, "lobby") == 1, what="the StatefulSet back")
