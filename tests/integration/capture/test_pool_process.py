@@ -247,3 +247,42 @@ def test_a_pool_pod_serves_its_ordinals_file(tmp_path: Path, rtsp_server: Callab
             proc.wait()
     assert proc.returncode == 0, err.decode()[-2000:]
     assert b"worker stopped worker=lobby-pool-1" in err
+
+
+def test_fifty_cameras_in_one_process(tmp_path: Path, rtsp_server: Callable[..., RtspServer]) -> None:
+    """50 cameras on one shared mount, one worker process: every camera keeps its snapshot pace."""
+    count, interval = 50, 2.0
+    server = rtsp_server(gop=10, shared=True)
+    path = tmp_path / "worker-0.json"
+    cams = []
+    for i in range(count):
+        cam = camera(tmp_path, f"c{i:02d}", server.url("/live"))
+        cam.pop("report")
+        cam["source"]["session"] = "persistent"  # sessions opened per snapshot are not served on a shared mount
+        cam["snapshots"]["interval_s"] = interval
+        cams.append(cam)
+    write_contract(path, tmp_path, 0, cams)
+    watch = Watch()
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_process,
+        args=(ContractFile(path), stop),
+        kwargs={"serve_http": False, "report": False, "status_interval_s": 0.5, "grace_s": 10, "on_pass": watch},
+        daemon=True,
+    )
+    started = time.monotonic()
+    thread.start()
+    try:
+        watch.wait("every camera's first snapshot", lambda: all(watch.count(c["camera"]) >= 1 for c in cams), 60)
+        first = time.monotonic() - started
+        before = {c["camera"]: watch.count(c["camera"]) for c in cams}
+        time.sleep(4 * interval)
+        taken = {name: watch.count(name) - n for name, n in before.items()}
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    print(
+        f"{count} cameras: all snapshotting after {first:.1f}s; per camera in {4 * interval:.0f}s: "
+        f"min {min(taken.values())} max {max(taken.values())} (expected 4)"
+    )
+    assert min(taken.values()) >= 2, f"a camera fell behind: {sorted(taken.items(), key=lambda kv: kv[1])[:5]}"
