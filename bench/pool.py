@@ -12,6 +12,7 @@ shared media) and takes one snapshot per 10 s:
 - rss_mb_marginal_per_camera_pooled: (large − small) ÷ (LARGE − SMALL);
 - process_vs_pooled_ratio: rss_mb_one_process ÷ rss_mb_marginal_per_camera_pooled (how many
   pooled cameras fit in the memory of one camera's own process);
+- cameras_per_core_pooled: LARGE ÷ the CPU (cores) of the LARGE pool process after its warm-up;
 - snapshots_*: snapshots stored in each run (a run that stored nothing measured nothing).
 
 Both are measured in this run. The last line of output is one JSON object with these figures.
@@ -27,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -58,22 +61,30 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-def run(contract: dict[str, Any], work: Path, seconds: float) -> tuple[float, int]:
-    """Run ``camops capture`` on ``contract`` for ``seconds``: (peak RSS MB, snapshots stored)."""
+WARMUP_S = 8.0  # imports, RTSP handshakes, first snapshots: not counted in the CPU figure
+
+
+def run(contract: dict[str, Any], work: Path, seconds: float) -> tuple[float, int, float]:
+    """Run ``camops capture`` on ``contract`` for ``seconds``: (peak RSS MB, snapshots stored,
+    CPU seconds per second after the warm-up)."""
     work.mkdir(parents=True, exist_ok=True)
     path = work / "contract.json"
     path.write_text(json.dumps(contract))
     camops = str(Path(sys.executable).with_name("camops"))
     proc = subprocess.Popen([camops, "capture", "--config", str(path), "--no-http"], stderr=subprocess.DEVNULL)
     try:
-        time.sleep(seconds)
+        handle = psutil.Process(proc.pid)
+        time.sleep(WARMUP_S)
+        cpu0, t0 = sum(handle.cpu_times()[:2]), time.monotonic()
+        time.sleep(seconds - WARMUP_S)
         assert proc.poll() is None, "camops capture exited early"
+        cores = (sum(handle.cpu_times()[:2]) - cpu0) / (time.monotonic() - t0)
         rss = peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(60)
     shots = sum(1 for p in work.rglob("*.jpg") if not p.name.startswith("latest."))
-    return rss, shots
+    return rss, shots, cores
 
 
 def pooled(url: str, work: Path, count: int) -> dict[str, Any]:
@@ -102,9 +113,9 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="camops-bench-pool-") as tmp:
             work = Path(tmp)
             url = server.url("/live")
-            one, shots_one = run(camera("solo", url, work / "one"), work / "one", seconds)
-            rss_small, shots_small = run(pooled(url, work / "small", small), work / "small", seconds)
-            rss_large, shots_large = run(pooled(url, work / "large", large), work / "large", seconds)
+            one, shots_one, _ = run(camera("solo", url, work / "one"), work / "one", seconds)
+            rss_small, shots_small, _ = run(pooled(url, work / "small", small), work / "small", seconds)
+            rss_large, shots_large, cores_large = run(pooled(url, work / "large", large), work / "large", seconds)
     finally:
         server.stop()
     if not (shots_one and shots_small >= small and shots_large >= large):
@@ -117,6 +128,7 @@ def main() -> int:
         rss_mb_pool_large=round(rss_large, 1),
         rss_mb_marginal_per_camera_pooled=round(marginal, 1),
         process_vs_pooled_ratio=round(one / marginal, 2) if marginal > 0 else None,
+        cameras_per_core_pooled=round(large / cores_large, 1) if cores_large > 0 else None,
         snapshots_one=shots_one,
         snapshots_small=shots_small,
         snapshots_large=shots_large,
@@ -127,6 +139,7 @@ def main() -> int:
     print(f"{'one pool process':<34}{small:>8}{rss_small:>13.1f}{shots_small:>11}")
     print(f"{'one pool process':<34}{large:>8}{rss_large:>13.1f}{shots_large:>11}")
     print(f"marginal RSS per pooled camera: {marginal:.1f} MB; one camera's own process ÷ that: {one / marginal:.1f}x")
+    print(f"CPU of the {large}-camera process: {cores_large:.3f} cores, {large / cores_large:.1f} cameras per core")
     print(json.dumps(results))
     return 0
 
