@@ -6,6 +6,7 @@ healthy scene (noise, light swinging) raises nothing."""
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from camops_operator.cli import main as camops
 from camops_workers.picture import PictureState
 from tests.integration.capture.helpers import RunningWorker, contract
 from tests.servers.http_camera import HttpCamera
@@ -111,7 +113,10 @@ def test_rtsp_picture_faults_are_reported_and_clear(rtsp_server: Callable[..., R
 
 
 def test_http_picture_faults_are_reported_and_clear(
-    http_camera: Callable[..., HttpCamera], webhook_receiver: WebhookReceiver, tmp_path: Path
+    http_camera: Callable[..., HttpCamera],
+    webhook_receiver: WebhookReceiver,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     health = {"enter_after": ENTER, "exit_after": EXIT}
     events = {"types": ["io.camops.camera.picture"], "webhook": {"url": webhook_receiver.url}}
@@ -126,7 +131,19 @@ def test_http_picture_faults_are_reported_and_clear(
                 RunningWorker(contract(tmp_path / fault, camera.url, **sections))
             )
         _wait(workers, 20, 60.0)
+        for w in workers.values():
+            w.wait_for(lambda s: s.queue.depth == 0, 20.0)
     _check({name: _judge(name, name.split("/")[1], _timeline(w)) for name, w in workers.items()})
+    # The timeline records beside the snapshots: `camops stats --timeline` tells the same story.
+    for fault, expected in EXPECTED.items():
+        argv = ["stats", "--dir", str(tmp_path / fault / "store"), "--timeline", "--json"]
+        printed = capsys.readouterr().out  # what the test printed so far: shown, not parsed
+        with capsys.disabled():
+            print(printed, end="")
+        assert camops(argv) == 0
+        rows = json.loads(capsys.readouterr().out)["timeline"]
+        faults = {state: n for row in rows for state, n in row["pictureFaults"].items()}
+        assert faults == ({expected.value: 1} if expected else {}), (fault, rows)
     # One CloudEvent per change of the picture's state: black, then healthy again.
     received = webhook_receiver.wait_for(2, timeout=10.0)
     assert webhook_receiver.invalid == []

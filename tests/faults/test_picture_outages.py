@@ -4,12 +4,14 @@ through a real webhook). Numbers: seconds away as recorded against the seconds t
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from camops_operator.cli import main as camops
 from tests.integration.capture.helpers import RunningWorker, contract
 from tests.servers.rtsp import RtspServer
 from tests.servers.webhook import WebhookReceiver
@@ -29,7 +31,10 @@ def _down(server: RtspServer, seconds: float) -> float:
 
 
 def test_outages_are_recorded_and_only_long_ones_announced(
-    rtsp_server: Callable[..., RtspServer], webhook_receiver: WebhookReceiver, tmp_path: Path
+    rtsp_server: Callable[..., RtspServer],
+    webhook_receiver: WebhookReceiver,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     server = rtsp_server(gop=10, fps=10)
     url = server.url("/live")
@@ -48,6 +53,7 @@ def test_outages_are_recorded_and_only_long_ones_announced(
         worker.wait_for(lambda s: s.capture.snapshots >= snaps + 2, 30.0)
         long = _down(server, DEBOUNCE_S + 3.0)
         final = worker.wait_for(lambda s: len(s.capture.outages) == 2 and s.capture.outages[1].end is not None, 30.0)
+        worker.wait_for(lambda s: s.queue.depth == 0, 20.0)
     first, second = final.capture.outages
     print(
         f"blip: server down {blip:.1f}s, recorded {first.seconds(first.start):.1f}s; "
@@ -68,3 +74,11 @@ def test_outages_are_recorded_and_only_long_ones_announced(
         ("io.camops.camera.outage", "reconnected"),
     ]
     assert events[1].data["seconds"] == pytest.approx(second.seconds(second.start), abs=0.2)
+    # Both outages are in the store's timeline records, per day.
+    printed = capsys.readouterr().out  # what the test printed so far: shown, not parsed
+    with capsys.disabled():
+        print(printed, end="")
+    assert camops(["stats", "--dir", str(tmp_path / "store"), "--timeline", "--json"]) == 0
+    (day,) = json.loads(capsys.readouterr().out)["timeline"]
+    assert day["outages"] == 2
+    assert day["outageSeconds"] == pytest.approx(final.capture.outage_seconds, abs=0.2)

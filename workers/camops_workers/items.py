@@ -17,6 +17,8 @@ class ItemKind(StrEnum):
     ANALYSIS = "analysis"
     #: The small copy of the newest snapshot (``latest.thumb.jpg``); never announced to listeners.
     THUMBNAIL = "thumbnail"
+    #: A timeline record (picture-state change, outage) as JSON (``camops_workers.timeline``); never announced.
+    RECORD = "record"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,14 @@ Errors are ``ValueError`` with a message a user can act on.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 __all__ = [
     "DURATION_PATTERN",
     "QUANTITY_PATTERN",
     "format_bytes",
     "format_duration",
+    "format_time",
     "parse_duration",
     "parse_quantity",
 ]
@@ -102,3 +104,9 @@ def format_bytes(size: float) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339, UTC, millisecond precision, ``Z`` suffix."""
+    when = moment.astimezone(UTC)
+    return f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"

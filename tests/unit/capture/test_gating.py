@@ -32,7 +32,7 @@ class ListSink:
         self.thumbnails: list[Capture] = []
 
     def put(self, capture: Capture) -> str:
-        (self.thumbnails if capture.kind is ItemKind.THUMBNAIL else self.captures).append(capture)
+        (self.captures if capture.kind is ItemKind.SNAPSHOT else self.thumbnails).append(capture)
         return str(len(self.captures) + len(self.thumbnails))
 
 

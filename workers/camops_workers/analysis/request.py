@@ -24,7 +24,9 @@ and the metadata travels in headers a proxy can route or log on.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
+
+from camops_workers.units import format_time
 
 __all__ = [
     "HEADER_CAMERA",
@@ -39,12 +41,6 @@ HEADER_CAMERA = "X-Camops-Camera"
 HEADER_NAMESPACE = "X-Camops-Namespace"
 HEADER_CAPTURED_AT = "X-Camops-Captured-At"
 HEADER_KEY = "X-Camops-Key"
-
-
-def format_time(moment: datetime) -> str:
-    """RFC 3339, UTC, millisecond precision, ``Z`` suffix."""
-    when = moment.astimezone(UTC)
-    return f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"
 
 
 def request_headers(

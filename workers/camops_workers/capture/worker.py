@@ -53,6 +53,7 @@ from camops_workers.picture import PictureJudge, Thumbnail, Verdict, thumbnail_f
 from camops_workers.picture.metrics import PictureMetrics
 from camops_workers.redact import redact
 from camops_workers.storage.keys import Layout, latest_key, object_key, thumbnail_key
+from camops_workers.timeline import outage_record, picture_record, record_key
 
 __all__ = ["CaptureWorker", "WorkerState"]
 
@@ -342,6 +343,7 @@ class CaptureWorker:
             closed, announcement = self._outages.back(datetime.now(UTC))
             if closed is not None:
                 self._outage_changed(announcement, closed)
+                self._store_record("outage", closed.start, outage_record(self.camera, closed))
 
     # -- persistent session ------------------------------------------------------------------
 
@@ -820,6 +822,7 @@ class CaptureWorker:
         change = verdict.transition
         if change is None:
             return
+        self._store_record("picture", change.at, picture_record(self.camera, verdict))
         if verdict.healthy:
             log.info("picture healthy again camera=%s was=%s", self.camera, change.previous.value)
         else:
@@ -829,6 +832,20 @@ class CaptureWorker:
             if notify is not None:
                 with contextlib.suppress(Exception):
                     notify(self.camera, verdict)
+
+    def _store_record(self, kind: str, at: datetime, data: bytes) -> None:
+        """A timeline record (``camops_workers.timeline``) into the queue, beside the snapshots."""
+        storage = self.config.storage
+        self._put(
+            Capture(
+                camera=self.camera,
+                kind=ItemKind.RECORD,
+                captured_at=at,
+                key=record_key(storage.layout, storage.prefix, self.camera, at, kind),
+                content_type="application/json",
+                data=data,
+            )
+        )
 
     def _store_thumbnail(self, data: bytes, captured_at: datetime, thumb: bytes | None) -> None:
         """``latest.thumb.jpg`` beside the snapshot: from the decoded picture when there is one,
