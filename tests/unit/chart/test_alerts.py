@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from camops_workers.picture.states import PictureState
 from tests.unit.chart.render import ALL_ON, ROOT, render
 from tests.unit.chart.test_chart import _exposed_metric_names
 
@@ -23,6 +24,7 @@ DATA = Path(__file__).parent / "data"
 EXTERNAL_METRICS = {"up", "process_start_time_seconds"}
 ALERTS = {
     "CamopsCameraDown",
+    "CamopsPictureUnhealthy",
     "CamopsWorkerRestarting",
     "CamopsQueueNearLimit",
     "CamopsQueueBacklogGrowing",
@@ -141,3 +143,10 @@ def test_alert_labels_reach_every_alert() -> None:
     for rule in _rules(_groups(values)):
         assert rule["labels"] == {"severity": rule["labels"]["severity"], "team": "video"}, rule["alert"]
         assert rule["labels"]["severity"] in {"warning", "critical"}
+
+
+def test_picture_alert_counts_every_fault_state_the_worker_reports() -> None:
+    rule = next(r for r in _rules(_groups()) if r["alert"] == "CamopsPictureUnhealthy")
+    listed = re.search(r'camops_picture_state\{state=~"([^"]+)"\}', rule["expr"])
+    assert listed, rule["expr"]
+    assert set(listed.group(1).split("|")) == {s.value for s in PictureState} - {PictureState.HEALTHY.value}
