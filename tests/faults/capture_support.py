@@ -27,11 +27,12 @@ class Stored:
 
 
 class TimedQueue:
-    """The real durable queue, noting when each snapshot was offered to it."""
+    """The real durable queue, noting when each snapshot and segment was offered to it."""
 
     def __init__(self, directory: Path) -> None:
         self.queue = DurableQueue(directory)
         self.snapshots: list[Stored] = []
+        self.segments: list[Stored] = []
         self._lock = threading.Lock()
 
     def put(self, capture: Capture) -> str:
@@ -40,6 +41,9 @@ class TimedQueue:
         if capture.kind == ItemKind.SNAPSHOT and "/latest" not in capture.key:
             with self._lock:
                 self.snapshots.append(Stored(capture.key, capture.captured_at, put_at))
+        if capture.kind == ItemKind.SEGMENT:
+            with self._lock:
+                self.segments.append(Stored(capture.key, capture.captured_at, put_at))
         return item
 
     def taken(self) -> list[datetime]:
@@ -50,12 +54,15 @@ class TimedQueue:
         self.queue.close()
 
 
-def contract(tmp_path: Path, url: str, interval_s: float = 1.0) -> WorkerConfig:
+def contract(tmp_path: Path, url: str, interval_s: float = 1.0, segment_s: float | None = None) -> WorkerConfig:
+    """A worker's contract; ``segment_s`` records segments of that length too."""
+    recording = {"enabled": True, "segment_duration_s": segment_s} if segment_s else {}
     return WorkerConfig.model_validate(
         {
             "camera": "flappy",
             "source": {"url": url, "connect_timeout_s": 3.0, "stall_timeout_s": 3.0, "session": "persistent"},
             "snapshots": {"interval_s": interval_s, "quality": 70},
+            "recording": recording,
             "storage": {"kind": "local", "directory": str(tmp_path / "store")},
             "queue": {"directory": str(tmp_path / "queue")},
         }

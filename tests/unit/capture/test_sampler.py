@@ -192,3 +192,14 @@ def test_failure_logging_is_logarithmic_for_the_same_error() -> None:
     logged = [n for n in range(1, 1001) if should_log_failure(n, "refused", "refused")]
     assert logged == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
     assert should_log_failure(3, "timeout", "refused")  # a new error is always said
+
+
+def test_stream_clock_wall_of_is_bounded_by_arrival_and_the_floor() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    clock = StreamClock.start(10.0, t0 + timedelta(seconds=0.8))  # first packet arrived 0.8 s late
+    _, clock = clock.map(11.0, t0 + timedelta(seconds=1.0))  # the next one on time: the mapping moves earlier
+    arrived = t0 + timedelta(seconds=0.8)
+    assert clock.wall_of(10.0, not_after=arrived) == t0
+    assert clock.wall_of(12.0, not_after=arrived) == arrived  # never later than its arrival
+    floor = arrived - timedelta(seconds=0.5)
+    assert clock.wall_of(10.0, not_after=arrived, not_before=floor) == floor

@@ -189,6 +189,15 @@ class StreamClock:
         start = now if new_window or self.window_start is None else self.window_start
         return StreamClock(stream_s, now, self.max_drift_s, self.window_s, start, 0.0, early=True)
 
+    def wall_of(self, stream_s: float, *, not_after: datetime, not_before: datetime | None = None) -> datetime:
+        """The wall time of ``stream_s`` on the current mapping, no later than ``not_after`` (when its
+        packet arrived) and no earlier than ``not_before``: how a picture held while the clock settled,
+        or a segment's first frame, gets its true time once later packets have shown the mapping."""
+        mapped = self.wall + timedelta(seconds=stream_s - self.stream_s)
+        if not_before is not None and mapped < not_before:
+            return not_before
+        return min(not_after, mapped)
+
     def map(self, stream_s: float, now: datetime) -> tuple[datetime, StreamClock]:
         """Return the wall time of ``stream_s`` (never later than ``now``) and the updated clock."""
         ahead = stream_s - self.stream_s - (now - self.wall).total_seconds()

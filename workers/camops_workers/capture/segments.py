@@ -27,7 +27,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -159,6 +159,9 @@ class ClosedSegment:
     width: int
     height: int
     codec: str
+    #: the stream time of its first frame (None: recovered after a crash, the stream's clock is gone);
+    #: ``started_at`` is when that frame's packet arrived, an upper bound the caller may refine
+    start_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -396,7 +399,7 @@ class SegmentWriter:
                 recovered.path.name,
                 recovered.duration_s,
             )
-            return recovered
+            return replace(recovered, start_s=current.start_s)
         final = current.path.with_suffix("")  # drop ".part"
         os.replace(current.path, final)
         return ClosedSegment(
@@ -407,6 +410,7 @@ class SegmentWriter:
             width=current.width,
             height=current.height,
             codec=current.codec,
+            start_s=current.start_s,
         )
 
 

@@ -165,6 +165,8 @@ class CaptureWorker:
         self._error_origin: str | None = None
         #: capture time of the newest snapshot, so a reopened session keeps the interval
         self._last_taken: datetime | None = None
+        #: the open session's stream clock: a segment's start gets its true time from it when handed over
+        self._clock: StreamClock | None = None
 
     # -- state -------------------------------------------------------------------------------
 
@@ -365,6 +367,7 @@ class CaptureWorker:
         source = self._open()
         gate = _GateState()
         clock: StreamClock | None = None
+        self._clock = None
         started = datetime.now(UTC)
         try:
             stream = source.stream
@@ -396,7 +399,7 @@ class CaptureWorker:
                     or (now - started).total_seconds() > clock.max_drift_s
                 ):
                     self._settle(gate, moved, now)
-                clock = moved
+                clock = self._clock = moved
                 gate.newest_s = stream_s if gate.newest_s is None else max(gate.newest_s, stream_s)
                 if snapshots:
                     self._gate_packet(gate, decoder, packet, stream_s=stream_s, wall=wall, interval=interval)
@@ -418,7 +421,7 @@ class CaptureWorker:
         gate.settled = True
         pending, gate.pending = gate.pending, []
         for frame, picture_s in pending:
-            self._snapshot(frame, min(now, clock.wall + timedelta(seconds=picture_s - clock.stream_s)))
+            self._snapshot(frame, clock.wall_of(picture_s, not_after=now))
 
     def _emit(self, gate: _GateState, frame: Any, picture_s: float, wall: datetime) -> None:
         """Snapshot ``frame`` (stream time ``picture_s``, arrived by ``wall``), or hold it until the clock settles."""
@@ -869,13 +872,24 @@ class CaptureWorker:
             )
         )
 
+    def _segment_start(self, segment: ClosedSegment) -> datetime:
+        """When the segment's first frame was taken: its stream time on the session's clock, like a
+        snapshot's, never later than its packet arrived (a session's first packets come late, in a
+        burst) and never earlier than the clock's own drift bound (a stream whose time jumped)."""
+        arrived = segment.started_at
+        if segment.start_s is None or self._clock is None:
+            return arrived  # recovered after a crash: the arrival time in its name is all there is
+        earliest = arrived - timedelta(seconds=self._clock.max_drift_s)
+        return self._clock.wall_of(segment.start_s, not_after=arrived, not_before=earliest)
+
     def _store_segment(self, segment: ClosedSegment) -> None:
         storage = self.config.storage
-        key = object_key(storage.layout, storage.prefix, self.camera, segment.started_at, "mp4")
+        started_at = self._segment_start(segment)
+        key = object_key(storage.layout, storage.prefix, self.camera, started_at, "mp4")
         capture = Capture(
             camera=self.camera,
             kind=ItemKind.SEGMENT,
-            captured_at=segment.started_at,
+            captured_at=started_at,
             key=key,
             content_type="video/mp4",
             path=segment.path,
