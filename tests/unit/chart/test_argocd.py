@@ -18,11 +18,16 @@ from tests.support.crd import validate
 from tests.unit.chart.render import CHART, ROOT, render
 
 ARGOCD = ROOT / "examples" / "argocd"
-SCRIPTS = {"Camera": ARGOCD / "health" / "camera.lua", "RetentionPolicy": ARGOCD / "health" / "retentionpolicy.lua"}
-CRDS = {"Camera": crdgen.camera_crd(), "RetentionPolicy": crdgen.retention_crd()}
+SCRIPTS = {
+    "Camera": ARGOCD / "health" / "camera.lua",
+    "RetentionPolicy": ARGOCD / "health" / "retentionpolicy.lua",
+    "CameraPool": ARGOCD / "health" / "camerapool.lua",
+}
+CRDS = {"Camera": crdgen.camera_crd(), "RetentionPolicy": crdgen.retention_crd(), "CameraPool": crdgen.pool_crd()}
 EXAMPLES = {
     "Camera": ROOT / "examples" / "camera-rtsp-mediamtx.yaml",
     "RetentionPolicy": ROOT / "examples" / "retention-7d-archive.yaml",
+    "CameraPool": ROOT / "examples" / "pool.yaml",
 }
 NOW = "2026-01-05T10:00:00Z"
 
@@ -172,6 +177,36 @@ def test_retention_policy_health(
     case: str, status: dict[str, Any] | None, spec: dict[str, Any], expected: tuple[str, str]
 ) -> None:
     assert health("RetentionPolicy", _with_status("RetentionPolicy", status, **spec)) == expected
+
+
+POOL_CASES: list[tuple[str, dict[str, Any] | None, tuple[str, str]]] = [
+    ("no status yet", None, ("Progressing", "Waiting for the camops operator to report status")),
+    (
+        "workers starting",
+        {"observedGeneration": 3, "conditions": [_ready("False", "WorkersNotReady", "1 of 2 worker(s) ready")]},
+        ("Progressing", "1 of 2 worker(s) ready"),
+    ),
+    (
+        "all workers ready",
+        {"observedGeneration": 3, "conditions": [_ready("True", "WorkersReady", "2 worker(s) ready")]},
+        ("Healthy", "2 worker(s) ready"),
+    ),
+    (
+        "a camera it cannot serve",
+        {"observedGeneration": 3, "conditions": [_ready("False", "CamerasNotRendered", "1 camera(s) not served: x")]},
+        ("Degraded", "1 camera(s) not served: x"),
+    ),
+    (
+        "an older generation",
+        {"observedGeneration": 2, "conditions": [_ready("True", "WorkersReady", "ok", generation=2)]},
+        ("Progressing", "Reconciling generation 3"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "status", "expected"), POOL_CASES, ids=[c[0] for c in POOL_CASES])
+def test_camera_pool_health(case: str, status: dict[str, Any] | None, expected: tuple[str, str]) -> None:
+    assert health("CameraPool", _with_status("CameraPool", status)) == expected
 
 
 def test_argocd_cm_carries_the_scripts_verbatim() -> None:
