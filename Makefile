@@ -83,4 +83,4 @@ demo: install ## run camops locally against the bundled synthetic cameras for DE
 	$(BIN)/camops local --demo --seconds $(DEMO_SECONDS)
 
 clean: ## remove the virtualenvs, caches and demo output
-	rm -rf $(VENV) $(MOTO_VENV) .mypy_cache .ruff_cache .pytest_cache camops-data
+	rm -rf $(VENV) $(MOTO_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis camops-data
