@@ -13,7 +13,7 @@ from datetime import datetime
 from camops_workers.redact import redact
 from camops_workers.units import format_bytes
 
-__all__ = ["CameraView", "ago", "render_block", "render_line", "render_summary"]
+__all__ = ["ITEMS_NOTE", "CameraView", "ago", "render_block", "render_line", "render_summary"]
 
 #: states a person reads in the live line (the capture worker's source states plus local ones)
 STATE_LABELS = {
@@ -25,6 +25,13 @@ STATE_LABELS = {
     "paused": "paused",
     "failed": "failed",
 }
+
+
+#: What the summary's item columns count (a snapshot is two uploads, which reads as a bug unless said).
+ITEMS_NOTE = (
+    "uploaded, queued and dropped count queue items: a snapshot is two (its JPEG, also copied to latest.jpg, "
+    "and latest.thumb.jpg), a segment or an analysis answer one."
+)
 
 
 @dataclass(frozen=True)
@@ -142,19 +149,23 @@ def render_summary(views: Sequence[CameraView], *, elapsed_s: float, location: s
 
     ``reconnects`` counts the times a camera came back after a failure; ``errors`` the failed
     sessions and fetches (a camera down for a minute has many errors and one reconnect).
+    ``uploaded``, ``queued`` and ``dropped`` count the queue's items, which are not snapshots:
+    a line under the table says so whenever they are shown with anything in them.
     """
     name_width = max([len("camera")] + [len(v.name) for v in views])
     header = (
-        f"{'camera':<{name_width}}  {'snapshots':>9}  {'segments':>8}  {'bytes':>10}  {'stored':>6}  "
+        f"{'camera':<{name_width}}  {'snapshots':>9}  {'segments':>8}  {'bytes':>10}  {'uploaded':>8}  "
         f"{'queued':>6}  {'dropped':>7}  {'reconnects':>10}  {'errors':>6}  {'picture':<24}  last error"
     )
     lines = [f"camops local ran {elapsed_s:.0f}s; objects are in {location}", header]
     for v in views:
         lines.append(
             f"{v.name:<{name_width}}  {v.snapshots:>9}  {v.segments:>8}  {format_bytes(v.bytes):>10}  "
-            f"{v.uploaded:>6}  {v.queue_depth:>6}  {v.dropped:>7}  {v.reconnects:>10}  {v.source_errors:>6}  "
+            f"{v.uploaded:>8}  {v.queue_depth:>6}  {v.dropped:>7}  {v.reconnects:>10}  {v.source_errors:>6}  "
             f"{_picture_cell(v):<24}  {_summary_error(v)}"
         )
+    if any(v.uploaded or v.queue_depth or v.dropped for v in views):
+        lines.append(ITEMS_NOTE)
     parked = sum(v.failed for v in views)
     if parked:
         lines.append(

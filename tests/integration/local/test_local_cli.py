@@ -22,6 +22,7 @@ import yaml
 from camops_operator import crdgen
 from camops_operator.local.media import ClipSpec, ensure_clip
 from camops_operator.local.snapshot_server import SnapshotCamera
+from camops_operator.local.status import ITEMS_NOTE
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server
 from tests.support.crd import validate
 
@@ -125,8 +126,13 @@ def test_local_mode_stores_jpegs_and_mp4s_in_the_dated_layout(
     summary = out[out.index("camops local ran") :].splitlines()
     rows = {line.split()[0]: line.split() for line in summary[2:4]}
     assert set(rows) == {"yard", "door"}
-    assert int(rows["door"][5]) >= 3  # stored
+    assert summary[1].split()[4] == "uploaded"
+    assert int(rows["door"][5]) >= 3  # uploaded
     assert rows["door"][6] == "0"  # queued
+    # the column counts queue items, and says so: each snapshot is two (its JPEG and latest.thumb.jpg)
+    for row in rows.values():
+        assert int(row[5]) == 2 * int(row[1]) + int(row[2]), row
+    assert ITEMS_NOTE in summary
     assert "s3cret-pass" not in out + err + (data / ".camops" / "camops-local.log").read_text()
     assert not (data / ".camops" / "secrets").exists()  # the secret files live only while the workers run
 

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from camops_operator.local.status import CameraView, ago, render_block, render_line, render_summary
+from camops_operator.local.status import ITEMS_NOTE, CameraView, ago, render_block, render_line, render_summary
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 
@@ -87,9 +87,22 @@ def test_summary_lists_each_camera_and_what_is_still_queued() -> None:
     assert lines[-1].startswith("1 item(s) are still in the offline queue")
 
 
+def test_summary_says_its_upload_column_counts_items_not_snapshots() -> None:
+    # 10 snapshots are 20 items (each with its latest.thumb.jpg): the column is named for what it counts
+    lines = render_summary([CameraView(name="a", snapshots=10, uploaded=20)], elapsed_s=1, location="d")
+    header = lines[1].split()
+    assert header[4] == "uploaded"
+    assert "stored" not in header
+    assert lines[2].split()[5] == "20"  # after the bytes ("0 B")
+    assert lines[3] == ITEMS_NOTE
+    assert "a snapshot is two" in ITEMS_NOTE
+
+
 def test_summary_without_a_backlog_says_nothing_about_the_queue() -> None:
-    lines = render_summary([CameraView(name="a", snapshots=1, uploaded=1)], elapsed_s=1, location="d")
-    assert len(lines) == 3
+    lines = render_summary([CameraView(name="a", snapshots=1, uploaded=2)], elapsed_s=1, location="d")
+    assert len(lines) == 4
+    assert lines[3] == ITEMS_NOTE
+    assert ITEMS_NOTE not in render_summary([CameraView(name="a")], elapsed_s=1, location="d")  # nothing counted
 
 
 def test_errors_are_counted_live_and_a_recovered_one_is_named_in_the_summary() -> None:
