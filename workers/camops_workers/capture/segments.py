@@ -217,6 +217,10 @@ class SegmentWriter:
         self.packets_skipped = 0
 
     @property
+    def camera(self) -> str:
+        return self._camera
+
+    @property
     def is_open(self) -> bool:
         return self._open is not None
 

@@ -28,6 +28,7 @@ from typing import Any
 from camops_workers.backoff import Backoff, BackoffPolicy
 from camops_workers.capture.jpeg import THUMBNAIL_QUALITY, THUMBNAIL_WIDTH, encode_frame
 from camops_workers.capture.metrics import CaptureMetrics
+from camops_workers.capture.recovery import WORK_DIR, note_keys, recover_segments, segment_capture
 from camops_workers.capture.sampler import (
     GateMode,
     SessionKind,
@@ -221,9 +222,9 @@ class CaptureWorker:
                 self.config.recording.segment_duration_s,
                 make_room=getattr(self._sink, "make_room", None),  # the queue's free-space reserve covers the segment
             )
-            for recovered in writer.recover_leftovers():  # what a killed worker was recording, whole fragments
-                log.info("segment recovered camera=%s seconds=%.1f", self.camera, recovered.duration_s)
-                self._store_segment(recovered)
+            # what a killed worker was recording (whole fragments); noted first, so a drain can do it too
+            note_keys(self._work_dir(), self.camera, self.config.storage)
+            recover_segments(writer, self._store_segment)
         try:
             if kind == "http":
                 self._run_http(stop)
@@ -236,7 +237,7 @@ class CaptureWorker:
             log.info("capture stopped camera=%s", self.camera)
 
     def _work_dir(self) -> Path:
-        return Path(self.config.queue.directory) / "capture-work"
+        return Path(self.config.queue.directory) / WORK_DIR
 
     def _credentials(self) -> tuple[str | None, str | None]:
         src = self.config.source
@@ -884,22 +885,7 @@ class CaptureWorker:
 
     def _store_segment(self, segment: ClosedSegment) -> None:
         storage = self.config.storage
-        started_at = self._segment_start(segment)
-        key = object_key(storage.layout, storage.prefix, self.camera, started_at, "mp4")
-        capture = Capture(
-            camera=self.camera,
-            kind=ItemKind.SEGMENT,
-            captured_at=started_at,
-            key=key,
-            content_type="video/mp4",
-            path=segment.path,
-            metadata={
-                "duration": f"{segment.duration_s:.3f}",
-                "width": str(segment.width),
-                "height": str(segment.height),
-                "codec": segment.codec,
-            },
-        )
+        capture = segment_capture(self.camera, storage, segment, self._segment_start(segment))
         stored = self._put(capture)
         with contextlib.suppress(OSError):
             segment.path.unlink()  # the queue holds its own copy now (or refused it)

@@ -37,7 +37,7 @@ from camops_workers.storage.base import StorageError
 from camops_workers.storage.factory import open_store
 from camops_workers.units import format_bytes, parse_duration
 
-__all__ = ["EXIT_FAILED_ITEMS", "configure", "main", "progress_line", "storage_from"]
+__all__ = ["EXIT_FAILED_ITEMS", "configure", "main", "progress_line", "recover_leftovers", "storage_from"]
 
 EXIT_FAILED_ITEMS = 3
 _TRUE = {"1", "true", "yes", "on"}
@@ -132,6 +132,25 @@ def progress_line(stats: QueueStats, breaker: str, last_error: str | None) -> st
     return line
 
 
+def recover_leftovers(queue: DurableQueue, directory: Path, camera: str | None, storage: StorageConfig) -> int:
+    """Put the segments a killed worker left half-written into the queue, as the worker's next start
+    would (``capture.recovery``): the contract's camera, else every camera noted in the work folder."""
+    # Imported here: PyAV is only needed when there is something to recover.
+    from camops_workers.capture.recovery import WORK_DIR, noted_cameras, recover_segments, store_recovered
+
+    work = directory / WORK_DIR
+    if not any(work.glob("*.mp4.part")):
+        return 0
+    from camops_workers.capture.segments import SegmentWriter
+
+    cameras = {camera: storage} if camera else noted_cameras(work)
+    count = 0
+    for name, keys in cameras.items():
+        writer = SegmentWriter(work, name, 60.0)
+        count += recover_segments(writer, store_recovered(queue.put, name, keys))
+    return count
+
+
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
 
@@ -142,6 +161,7 @@ def main(args: argparse.Namespace) -> int:
         # unless told (--max-age), so it can never throw away what the worker would have kept.
         limits = QueueLimits(max_bytes=2**62, max_items=2**62, max_age_s=0.0, overflow="dropOldest")
         directory = args.queue
+        contract = None
         if args.config:
             contract = load_config(args.config)
             limits = QueueLimits.from_config(contract.queue)
@@ -161,6 +181,9 @@ def main(args: argparse.Namespace) -> int:
     queue = DurableQueue(directory, limits)
     pool = UploaderPool(queue, store, workers=args.workers, lease_s=lease_s)
     print(f"drain: queue {queue.name} -> {store.description}", flush=True)
+    recovered = recover_leftovers(queue, Path(directory), contract.camera if contract else None, storage)
+    if recovered:
+        print(f"drain: recovered {recovered} segment(s) a stopped worker left half-written", flush=True)
 
     last_line = [-1e18]
 
