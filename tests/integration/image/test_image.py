@@ -164,3 +164,47 @@ def test_capture_in_the_image_stores_decodable_snapshots(
             assert picture.size == (320, 240)
     owner = _run(container, "stat", "-c", "%u", "/var/lib/camops/queue")
     assert owner.stdout.strip() == str(UID), owner.stderr
+
+
+#: Run inside the image: the code paths through what the Dockerfile trimmed (stripped extensions, the
+#: kubernetes client as bytecode only) still work. Prints one line per check.
+TRIMMED_CHECK = """
+import io, sys
+import numpy, yaml
+from PIL import Image
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from camops_workers.analysis.reencode import reencode_jpeg
+from camops_workers.capture.jpeg import thumbnail_from_jpeg
+
+buf = io.BytesIO()
+Image.effect_mandelbrot((1280, 720), (-2, -1, 1, 1), 100).convert("RGB").save(buf, "JPEG")
+thumb = thumbnail_from_jpeg(buf.getvalue())
+print("thumbnail", Image.open(io.BytesIO(thumb)).size)
+small = reencode_jpeg(buf.getvalue(), quality=50, max_width=640)
+print("reencoded", Image.open(io.BytesIO(small)).size)
+print("openblas", round(float(numpy.linalg.det(numpy.array([[2.0, 1.0], [1.0, 3.0]]))), 6))
+print("libyaml", yaml.load("a: [1, 2]", Loader=yaml.CSafeLoader))
+config = client.Configuration()
+config.host = sys.argv[1]
+api = client.CustomObjectsApi(client.ApiClient(config))
+try:
+    api.list_namespaced_custom_object("camops.io", "v1alpha1", "cameras", "cameras", _request_timeout=10)
+    print("kubernetes answered")
+except ApiException as exc:
+    print("kubernetes ApiException", exc.status)
+"""
+
+
+def test_what_the_image_trimmed_still_works(container: str, s3_server: S3Server) -> None:
+    """Not a Kubernetes API server: moto answers the client's request with an error, which the
+    bytecode-only kubernetes client turns into an ApiException with its status, as for a real one."""
+    run = _run(container, "python", "-c", TRIMMED_CHECK, f"http://{s3_server.endpoint}")
+    print(run.stdout)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stdout.splitlines()
+    assert "thumbnail (320, 180)" in lines
+    assert "reencoded (640, 360)" in lines
+    assert "openblas 5.0" in lines
+    assert "libyaml {'a': [1, 2]}" in lines
+    assert any(line.startswith("kubernetes ApiException 4") for line in lines), lines
