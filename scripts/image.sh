@@ -59,6 +59,8 @@ mmdebstrap_base() {
   if ! buildah inspect --type image "$image" >/dev/null 2>&1; then
     local work ctr
     work=$(mktemp -d)
+    # this function runs in a subshell ($(...)): its EXIT is the subshell's
+    trap "rm -rf '$work'" EXIT
     echo "building the base $image with mmdebstrap from $DEBIAN_MIRROR" >&2
     mmdebstrap --quiet --variant=essential --include="$packages" \
       --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
@@ -74,7 +76,6 @@ mmdebstrap_base() {
     buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8 \
       --cmd python3 "$ctr"
     buildah commit --quiet --rm "$ctr" "$image" >/dev/null
-    rm -rf "$work"
   fi
   echo "$image"
 }
