@@ -5,13 +5,14 @@
 #   IMAGE         tag to build (default localhost/camops:dev)
 #   IMAGE_ENGINE  docker, podman or buildah (default: the first one present that works)
 #   IMAGE_BASE    registry   : the Dockerfile's default base, python:3.11-slim-bookworm (needs a registry)
-#                 mmdebstrap : a Debian bookworm base (python3.11 from Debian) made here by mmdebstrap from
-#                              Debian's packages and imported into buildah; no registry needed
+#                 mmdebstrap : two Debian bookworm bases (python3.11 from Debian; a runtime one and one for the
+#                              build stage) made here by mmdebstrap from Debian's packages and imported into
+#                              buildah; no registry needed
 #                 auto       : mmdebstrap when buildah is the only engine, registry otherwise (default)
 #   DEBIAN_MIRROR mirror mmdebstrap downloads from (default http://deb.debian.org/debian)
 #   PIP_CERT      CA bundle for pip in the build stage (podman/buildah; default: the system bundle)
 #
-# The base is built once and reused (its name carries a hash of how it is made); buildah caches the
+# Each base is built once and reused (its name carries a hash of how it is made); buildah caches the
 # Dockerfile's layers, so a rebuild after a code change only reinstalls camops itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
