@@ -36,6 +36,12 @@ class CaptureMetrics:
         self._source_errors = Counter(
             "camops_capture_source_errors", "Failed source reads and fetches", [*labels, "reason"], registry=reg
         )
+        self.segment_errors = Counter(
+            "camops_capture_segment_errors",
+            "Segments cut short because the muxer refused a packet (timestamps going backwards or repeated)",
+            labels,
+            registry=reg,
+        ).labels(camera)
         self._sink_errors = Counter(
             "camops_capture_sink_errors", "Captures the queue could not store", labels, registry=reg
         ).labels(camera)

@@ -4,7 +4,9 @@ A segment starts on a keyframe and is cut at the first keyframe once ``segment_d
 has passed, so every file plays from its first byte. A change of the stream's parameter sets
 (SPS/PPS, i.e. resolution or codec settings changed mid-stream) closes the segment at that
 keyframe and starts a new one carrying the new parameters, instead of writing a file whose
-header describes pictures it no longer holds.
+header describes pictures it no longer holds. A packet the muxer refuses (timestamps going
+backwards or repeated) closes the segment with what it holds and the next keyframe starts a
+new one (``mux_errors``); the session goes on.
 
 Segments are written to a work folder on the queue's filesystem and handed over closed
 (``ClosedSegment``); the caller enqueues them.
@@ -182,6 +184,8 @@ class _Open:
     synced: int = 0
     #: bytes muxed since the last fragment reached the file (the fragment being built, held by the muxer)
     pending: int = 0
+    #: packets the muxer took
+    muxed: int = 0
 
 
 _PART = re.compile(r"^(?P<camera>.+)-(?P<start>\d{13})-(?P<pid>\d+)-(?P<seq>\d+)\.mp4\.part$")
@@ -215,6 +219,10 @@ class SegmentWriter:
         self._size: tuple[int, int] | None = None
         self._seq = 0
         self.packets_skipped = 0
+        #: packets the muxer refused (timestamps going backwards or repeated) and its last error: each
+        #: closed the open segment with what it held, and the next keyframe started a new one
+        self.mux_errors = 0
+        self.last_mux_error: str | None = None
 
     @property
     def camera(self) -> str:
@@ -297,10 +305,32 @@ class SegmentWriter:
         if self._make_room is not None:
             current.pending += packet.size
             self._make_room(current.pending)
-        current.container.mux(packet)
+        try:
+            current.container.mux(packet)
+        except (av_errors(), ValueError) as exc:
+            if isinstance(exc, OSError):
+                raise  # a write error (full volume, I/O): the caller's to handle, not the stream's fault
+            return self._mux_failed(current, exc, closed)
+        current.muxed += 1
         current.last_s = max(current.last_s, stream_s)
         self._sync_fragments(current)
         return closed
+
+    def _mux_failed(self, current: _Open, exc: Exception, closed: ClosedSegment | None) -> ClosedSegment | None:
+        """The muxer refused a packet: close the open segment with what it holds (its fragments are
+        on disk), say why, and leave the next keyframe to start a new one. The session goes on."""
+        self.packets_skipped += 1
+        kept: ClosedSegment | None = None
+        if current.muxed == 0:  # it had just started with this packet (so ``closed`` may hold the one before)
+            self._discard(current)
+        else:
+            try:
+                kept = self._finish(current, end_s=current.last_s + 1.0 / 25.0)
+            except Exception as error:  # noqa: BLE001 - nothing whole in it: dropped, like a too short one
+                log.warning("segment dropped after a muxer error file=%s error=%s", current.path.name, error)
+        self.mux_errors += 1
+        self.last_mux_error = getattr(exc, "strerror", None) or str(exc)  # not its file name: the work folder's
+        return closed or kept
 
     def _sync_fragments(self, current: _Open) -> None:
         """Make a fragment durable as soon as the muxer wrote it (the file grew)."""
@@ -320,14 +350,17 @@ class SegmentWriter:
         frame_s = 1.0 / 25.0
         duration = current.last_s - current.start_s + frame_s
         if discard or duration < min_duration_s:
-            self._open = None
-            with contextlib.suppress(Exception):
-                current.container.close()
-            os.close(current.sync_fd)
-            with contextlib.suppress(OSError):
-                current.path.unlink()
+            self._discard(current)
             return None
         return self._finish(current, end_s=current.last_s + frame_s)
+
+    def _discard(self, current: _Open) -> None:
+        self._open = None
+        with contextlib.suppress(Exception):
+            current.container.close()
+        os.close(current.sync_fd)
+        with contextlib.suppress(OSError):
+            current.path.unlink()
 
     def _start(
         self,
@@ -475,6 +508,13 @@ def _recover(path: Path, started_at: datetime) -> ClosedSegment | None:
         height=height,
         codec=codec,
     )
+
+
+def av_errors() -> type[Exception]:
+    """PyAV's error base class (imported late: PyAV loads only where media is handled)."""
+    import av
+
+    return av.FFmpegError
 
 
 def _probe_size(data: bytes, codec: str) -> tuple[int, int] | None:

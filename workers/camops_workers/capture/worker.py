@@ -100,6 +100,8 @@ class WorkerState:
     outage_seconds: float = 0.0
     #: Codec, picture size, declared and measured frame rate of the source.
     stream: StreamInfo | None = None
+    #: Segments cut short because the muxer refused a packet (timestamps going backwards or repeated).
+    segment_errors: int = 0
 
 
 class _StopRequestedError(Exception):
@@ -407,9 +409,7 @@ class CaptureWorker:
                 elif packet.is_keyframe:
                     self._picture_delivered()  # recording only: a keyframe is the picture
                 if writer is not None:
-                    closed = writer.write(packet, stream, stream_s=stream_s, wall=wall)
-                    if closed is not None:
-                        self._store_segment(closed)
+                    self._record(writer, packet, stream, stream_s=stream_s, wall=wall)
         finally:
             if gate.pending and clock is not None:
                 self._settle(gate, clock, datetime.now(UTC))
@@ -893,9 +893,34 @@ class CaptureWorker:
             return
         self.metrics.segments.inc()
         self.metrics.add_bytes("segment", segment.size)
+        if self._error_origin == "segment":
+            self._error_origin = None
+            self._update(last_error=None)
         state = self.state()
         self._update(segments=state.segments + 1, bytes=state.bytes + segment.size)
         self._announce(capture)
+
+    def _record(self, writer: SegmentWriter, packet: Any, stream: Any, *, stream_s: float, wall: datetime) -> None:
+        """Hand one packet to the segment writer; store the segment it closed; say when the muxer refused it."""
+        refused = writer.mux_errors
+        closed = writer.write(packet, stream, stream_s=stream_s, wall=wall)
+        if closed is not None:
+            self._store_segment(closed)
+        if writer.mux_errors != refused:
+            self._segment_cut(writer.last_mux_error or "")
+
+    def _segment_cut(self, error: str) -> None:
+        """The muxer refused a packet (timestamps going backwards or repeated): the segment was closed
+        with what it held and the next keyframe starts a new one. Counted, and the state's error until
+        a segment closes normally again."""
+        self.metrics.segment_errors.inc()
+        message = redact(
+            f"segment cut short: the muxer refused a packet (timestamps went back?): {error}", self._secrets
+        )
+        if message != self.state().last_error:
+            log.warning("segment cut short camera=%s error=%s", self.camera, message)
+        self._error_origin = "segment"
+        self._update(segment_errors=self.state().segment_errors + 1, last_error=message)
 
     def _close_segment(self, writer: SegmentWriter, *, discard: bool) -> None:
         try:
