@@ -305,16 +305,23 @@ class SegmentWriter:
         if self._make_room is not None:
             current.pending += packet.size
             self._make_room(current.pending)
+        refused = self._mux(current, packet)
+        if refused is not None:
+            return self._mux_failed(current, refused, closed)
+        current.last_s = max(current.last_s, stream_s)
+        self._sync_fragments(current)
+        return closed
+
+    def _mux(self, current: _Open, packet: Any) -> Exception | None:
+        """Mux one packet; the muxer's refusal (bad timestamps) is returned, a write error raised."""
         try:
             current.container.mux(packet)
         except (av_errors(), ValueError) as exc:
             if isinstance(exc, OSError):
                 raise  # a write error (full volume, I/O): the caller's to handle, not the stream's fault
-            return self._mux_failed(current, exc, closed)
+            return exc
         current.muxed += 1
-        current.last_s = max(current.last_s, stream_s)
-        self._sync_fragments(current)
-        return closed
+        return None
 
     def _mux_failed(self, current: _Open, exc: Exception, closed: ClosedSegment | None) -> ClosedSegment | None:
         """The muxer refused a packet: close the open segment with what it holds (its fragments are
