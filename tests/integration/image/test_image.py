@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -31,7 +32,8 @@ from tests.servers.s3 import S3Server
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 ROOT = Path(__file__).resolve().parents[3]
-IMAGE = "localhost/camops:test"
+#: One tag per checkout, so that image tests of several checkouts on one machine never run each other's build.
+IMAGE = "localhost/camops:test-" + re.sub(r"[^a-z0-9_.-]", "-", ROOT.name.lower())[:100]
 UID = 10001
 
 
