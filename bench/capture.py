@@ -11,6 +11,10 @@ streaming 1080p (GOP 2 s):
 - frames_decoded_per_snapshot_1s (and ``_bframes``, on the same scene with 3 B-frames): pictures
   the gated path decodes per snapshot at 1/s on a 2 s GOP (50 frames), the clip's packets replayed;
 - jpeg_speedup: ``frame.to_image()`` + Pillow ms ÷ our YUV-plane JPEG ms, 1080p frame;
+- http_snapshot_ms / http_snapshot_ms_two_decodes / http_snapshot_one_vs_two_decodes: CPU ms an HTTP
+  camera's 1080p JPEG costs the worker (check, ``latest.thumb.jpg``, picture health's luma and its
+  judgement): one DCT-scaled decode for both thumbnails ÷ the former decode for each (median of
+  interleaved runs; ``--only http`` runs just this);
 - cameras_per_core: K ``camops capture`` processes on K RTSP sessions, 1 snapshot/10 s → 1 / cores per camera
   (default session choice, i.e. a session per snapshot at 10 s; ``cameras_per_core_persistent`` keeps one open);
 - rss_mb_per_camera: peak RSS (VmHWM) of one ``camops capture`` process at 1080p;
@@ -336,13 +340,70 @@ def bench_crossover(server: RtspServer, own: RtspServer, work: Path, seconds: fl
     }
 
 
+def bench_http_snapshot(runs: int) -> tuple[float, float]:
+    """CPU ms per HTTP snapshot of a 1080p JPEG: (one decode for both thumbnails, a decode for each)."""
+    import numpy as np
+    import simplejpeg
+
+    from camops_workers.capture.jpeg import inspect_jpeg, thumbnail_from_jpeg, thumbnails_from_jpeg
+    from camops_workers.picture import PictureJudge
+    from camops_workers.picture import thumbnail_from_jpeg as luma_from_jpeg
+    from tests.servers.pictures import Scene
+
+    scene = Scene(WIDTH, HEIGHT)
+    u = np.full((HEIGHT // 2, WIDTH // 2), 110, np.uint8)
+    v = np.full((HEIGHT // 2, WIDTH // 2), 150, np.uint8)
+    jpegs = [bytes(simplejpeg.encode_jpeg_yuv_planes(scene.luma(float(i)), u, v, quality=85)) for i in range(4)]
+    judges = (PictureJudge(), PictureJudge())
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def once(data: bytes) -> None:
+        inspect_jpeg(data)
+        _, picture = thumbnails_from_jpeg(data, judged=True)
+        assert picture is not None
+        judges[0].observe(picture, at)
+
+    def twice(data: bytes) -> None:
+        inspect_jpeg(data)
+        thumbnail_from_jpeg(data)
+        judges[1].observe(luma_from_jpeg(data), at)
+
+    one: list[float] = []
+    two: list[float] = []
+    for i in range(runs):  # interleaved: a load on the machine weighs on both alike
+        data = jpegs[i % len(jpegs)]
+        for fn, out in ((once, one), (twice, two)):
+            start = time.process_time()
+            fn(data)
+            out.append((time.process_time() - start) * 1000)
+    return statistics.median(one), statistics.median(two)
+
+
+def _http_results(runs: int) -> dict[str, float]:
+    one, two = bench_http_snapshot(runs)
+    print(
+        f"HTTP snapshot 1080p JPEG CPU: one decode {one:6.2f} ms, a decode per thumbnail {two:6.2f} ms   "
+        f"ratio {one / two:.2f}"
+    )
+    return {
+        "http_snapshot_ms": round(one, 2),
+        "http_snapshot_ms_two_decodes": round(two, 2),
+        "http_snapshot_one_vs_two_decodes": round(one / two, 3),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (under about 2 minutes)")
+    parser.add_argument("--only", choices=["http"], help="run one section only")
     args = parser.parse_args()
     quick = args.quick
     clip_s = 10.0 if quick else 20.0
     results: dict[str, Any] = {"quick": quick}
+    if args.only == "http":
+        results.update(_http_results(100 if quick else 400))
+        print(json.dumps(results))
+        return 0
     with tempfile.TemporaryDirectory(prefix="camops-bench-") as tmp:
         work = Path(tmp)
         t0 = time.monotonic()
@@ -391,6 +452,8 @@ def main() -> int:
         print(
             f"JPEG 1080p CPU: to_image+Pillow {pil_ms:6.1f} ms, YUV planes {ours_ms:6.1f} ms   {pil_ms / ours_ms:.1f}x"
         )
+
+        results.update(_http_results(100 if quick else 400))
 
         stream = {"width": WIDTH, "height": HEIGHT, "fps": FPS, "gop": GOP, "bitrate": 4000, "pattern": "smpte"}
         # One encoder shared by the persistent sessions; sessions opened per snapshot get a pipeline each

@@ -122,3 +122,33 @@ def test_wrong_password_is_an_error_that_never_shows_the_password(
         HttpSnapshotSource(camera.url, username="viewer", password=WRONG).fetch()
     assert info.value.reason == "unauthorized"
     assert "Wr0ng-Secret" not in str(info.value)
+
+
+def test_each_snapshot_is_decoded_once_for_its_thumbnail_and_its_picture_check(
+    tmp_path: Path, http_camera: Callable[..., HttpCamera], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An HTTP camera's JPEG gives ``latest.thumb.jpg`` and picture health's luma from one decode."""
+    decodes = [0]
+    real = simplejpeg.decode_jpeg
+
+    def counted(*args: object, **kwargs: object) -> object:
+        decodes[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(simplejpeg, "decode_jpeg", counted)  # counts the real decoder's calls
+    camera = http_camera(["jpeg"], width=1280, height=720)
+    config = contract(tmp_path, camera.url, snapshots={"interval_s": 0.1})
+    queue = DurableQueue(config.queue.directory)
+    worker = CaptureWorker(config, queue)
+    try:
+        _run(worker, lambda: worker.state().snapshots >= 5, timeout=20)
+    finally:
+        queue.close()
+    drain(config)
+    state = worker.state()
+    thumb = (Path(str(config.storage.directory)) / "cam1" / "latest.thumb.jpg").read_bytes()
+    print(f"\nHTTP snapshots: {state.snapshots}, JPEG decodes {decodes[0]}")
+    assert state.snapshots >= 5
+    assert state.picture is not None  # judged
+    assert simplejpeg.decode_jpeg_header(thumb)[:2] == (180, 320)
+    assert decodes[0] == state.snapshots

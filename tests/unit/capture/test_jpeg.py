@@ -107,3 +107,23 @@ def test_thumbnail_from_a_jpeg_is_320_wide_and_the_same_picture() -> None:
     assert len(thumb) < len(big)
     small = encode_frame(yuv_frame(160, 120, 100))
     assert inspect_jpeg(thumbnail_from_jpeg(small)).width == 160  # never enlarged
+
+
+def test_one_decode_gives_the_thumbnail_and_the_same_luma_picture_health_reads() -> None:
+    from camops_workers.capture.jpeg import thumbnails_from_jpeg
+    from camops_workers.picture import thumbnail_from_jpeg as luma_from_jpeg
+    from tests.servers.pictures import Scene
+
+    y = Scene(1920, 1080).luma(1.0)
+    u = np.full((540, 960), 110, np.uint8)
+    v = np.full((540, 960), 150, np.uint8)
+    data = bytes(simplejpeg.encode_jpeg_yuv_planes(y, u, v, quality=85))
+    thumb, picture = thumbnails_from_jpeg(data, judged=True)
+    info = inspect_jpeg(thumb)
+    assert (info.width, info.height) == (320, 180)
+    assert picture is not None
+    alone = luma_from_jpeg(data)  # the JPEG's own Y plane, decoded on its own
+    assert picture.luma.shape == alone.luma.shape
+    assert float(np.abs(picture.luma - alone.luma).mean()) <= 1.0  # from RGB: the same Y within rounding
+    assert abs(picture.edge - alone.edge) <= 0.05
+    assert thumbnails_from_jpeg(data, judged=False)[1] is None

@@ -781,6 +781,8 @@ class CaptureWorker:
         thumb: bytes | None = None,
         picture: Thumbnail | None = None,
     ) -> None:
+        if thumb is None and picture is None:  # an HTTP camera's JPEG: one decode for both
+            thumb, picture = self._thumbnails_from_jpeg(data)
         self._judge_picture(data, captured_at, picture)
         storage = self.config.storage
         key = object_key(storage.layout, storage.prefix, self.camera, captured_at, "jpg")
@@ -809,6 +811,15 @@ class CaptureWorker:
         )
         self._announce(capture)
         self._store_thumbnail(data, captured_at, thumb)
+
+    def _thumbnails_from_jpeg(self, data: bytes) -> tuple[bytes | None, Thumbnail | None]:
+        """``latest.thumb.jpg`` and the judge's luma thumbnail of a JPEG, decoded once at a reduced DCT scale."""
+        from camops_workers.capture.jpeg import thumbnails_from_jpeg
+
+        try:
+            return thumbnails_from_jpeg(data, judged=self._judge is not None)
+        except (ValueError, RuntimeError, OSError):
+            return None, None  # each is tried again on its own below, and said when it fails
 
     def _judge_picture(self, data: bytes, captured_at: datetime, picture: Thumbnail | None) -> None:
         """Judge the snapshot's picture (``camops_workers.picture``): from the decoded picture's luma
