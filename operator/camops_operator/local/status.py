@@ -30,7 +30,7 @@ STATE_LABELS = {
 #: What the summary's item columns count (a snapshot is two uploads, which reads as a bug unless said).
 ITEMS_NOTE = (
     "uploaded, queued and dropped count queue items: a snapshot is two (its JPEG, also copied to latest.jpg, "
-    "and latest.thumb.jpg), a segment or an analysis answer one."
+    "and latest.thumb.jpg), a segment, an analysis answer or a picture/outage record one."
 )
 
 
