@@ -60,7 +60,8 @@ def test_segment_times_match_the_first_frame(tmp_path: Path, rtsp_server: Callab
     ahead = max((key_time(s.key) - s.put_at).total_seconds() for s in segments)  # type: ignore[operator]
     print(
         f"\nsegment times: {len(segments)} segments, {len(snapshots)} snapshots in {len(sessions)} sessions; "
-        f"first segment minus its keyframe's snapshot per session {offsets} s; segment key minus put time at most {ahead:+.3f}s"
+        f"first segment minus its keyframe's snapshot per session {offsets} s; "
+        f"segment key minus put time at most {ahead:+.3f}s"
     )
     assert all(abs((key_time(s.key) - s.captured_at).total_seconds()) < 0.001 for s in segments)  # type: ignore[operator]
     assert ahead <= 0.0, "a segment's key is later than the moment it was stored"
