@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[3]
 CLIP = ClipSpec(width=320, height=180, fps=10, seconds=4, gop=5)
 DATED_JPEG = re.compile(r"^\d{4}-\d{2}/\d{2}/\d{6}\.\d{3}\.jpg$")
 DATED_MP4 = re.compile(r"^\d{4}-\d{2}/\d{2}/\d{6}\.\d{3}\.mp4$")
+#: a timeline record: a picture-state change (the demo camera's moving view may be judged changed) or an outage
+DATED_RECORD = re.compile(r"^\d{4}-\d{2}/\d{2}/\d{6}\.\d{3}\.(picture|outage)\.json$")
 
 
 def camops(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -118,7 +120,9 @@ def test_local_mode_stores_jpegs_and_mp4s_in_the_dated_layout(
     assert len([f for f in door if DATED_JPEG.match(f)]) >= 3
     assert "latest.thumb.jpg" in yard
     assert not [
-        f for f in yard + door if not f.startswith("latest.") and not (DATED_JPEG.match(f) or DATED_MP4.match(f))
+        f
+        for f in yard + door
+        if not f.startswith("latest.") and not (DATED_JPEG.match(f) or DATED_MP4.match(f) or DATED_RECORD.match(f))
     ]
     assert (data / "yard" / "latest.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
     assert http_camera.requests >= 3  # the camera's password came from the Secret manifest
@@ -130,8 +134,9 @@ def test_local_mode_stores_jpegs_and_mp4s_in_the_dated_layout(
     assert int(rows["door"][5]) >= 3  # uploaded
     assert rows["door"][6] == "0"  # queued
     # the column counts queue items, and says so: each snapshot is two (its JPEG and latest.thumb.jpg)
-    for row in rows.values():
-        assert int(row[5]) == 2 * int(row[1]) + int(row[2]), row
+    for name, row in rows.items():
+        records = len([f for f in files_of(data, name) if DATED_RECORD.match(f)])
+        assert int(row[5]) == 2 * int(row[1]) + int(row[2]) + records, row
     assert ITEMS_NOTE in summary
     assert "s3cret-pass" not in out + err + (data / ".camops" / "camops-local.log").read_text()
     assert not (data / ".camops" / "secrets").exists()  # the secret files live only while the workers run
