@@ -20,6 +20,7 @@ from camops_workers.outages import Outage
 from camops_workers.picture import Verdict
 from camops_workers.redact import redact
 from camops_workers.storage.keys import Layout, key_time, object_key
+from camops_workers.texttable import render_table
 from camops_workers.units import format_duration, format_time
 
 __all__ = [
@@ -140,11 +141,4 @@ def render_timeline(rows: list[DayTimeline]) -> str:
         ]
         for r in rows
     ]
-    widths = [max(len(c[i]) for c in [headers, *cells]) for i in range(len(headers))]
-
-    def fmt(row: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
-
-    lines = ["picture faults and outages by camera and day (UTC)", fmt(headers), fmt(["-" * w for w in widths])]
-    lines += [fmt(c) for c in cells]
-    return "\n".join(lines)
+    return render_table("picture faults and outages by camera and day (UTC)", headers, cells, left=3)

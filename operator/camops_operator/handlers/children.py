@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import kopf
-from pydantic import ValidationError
 
 from camops_operator import k8s
 from camops_operator.api.camera import Camera
@@ -37,6 +36,7 @@ from camops_operator.builders.queue import build_queue_pvc
 from camops_operator.builders.worker import build_worker_config_map, build_worker_deployment
 from camops_operator.handlers.context import Runtime
 from camops_operator.handlers.context import runtime as current_runtime
+from camops_operator.handlers.indexes import live_camera
 from camops_operator.settings import OperatorSettings
 from camops_operator.status import queue_volume_of
 from camops_workers.kube import requires
@@ -80,11 +80,8 @@ def children_kopf_permissions() -> None:
 
 def cameras_index(body: kopf.Body, **_: Any) -> dict[tuple[str, str], Camera]:
     """Every valid Camera not being deleted, by (namespace, name); {} drops one."""
-    if body.get("metadata", {}).get("deletionTimestamp"):
-        return {}
-    try:
-        camera = Camera.model_validate(dict(body))
-    except ValidationError:
+    camera = live_camera(body)
+    if camera is None:
         return {}
     return {(camera.namespace, camera.name): camera}
 

@@ -11,7 +11,15 @@ from camops_operator.api.camera import Camera
 from camops_operator.api.retention import RetentionPolicy
 from camops_operator.settings import OperatorSettings
 
-__all__ = ["MEDIA_CAMERAS", "RETENTION_POLICIES", "media_cameras", "policies_in", "register", "retention_policies"]
+__all__ = [
+    "MEDIA_CAMERAS",
+    "RETENTION_POLICIES",
+    "live_camera",
+    "media_cameras",
+    "policies_in",
+    "register",
+    "retention_policies",
+]
 
 MEDIA_CAMERAS = "camops_media_cameras"
 RETENTION_POLICIES = "camops_retention_policies"
@@ -21,15 +29,20 @@ RETENTION_POLICIES = "camops_retention_policies"
 # it had (a camera whose MediaMTX path was disabled would stay and the drift timer re-add its path).
 
 
+def live_camera(body: kopf.Body) -> Camera | None:
+    """The Camera of an index event, or None when it is being deleted or its spec is not valid."""
+    if body.get("metadata", {}).get("deletionTimestamp"):
+        return None
+    try:
+        return Camera.model_validate(dict(body))
+    except ValidationError:
+        return None
+
+
 def media_cameras(body: kopf.Body, **_: Any) -> dict[tuple[str, str], Camera]:
     """Cameras that want a MediaMTX path and are not being deleted."""
-    if body.get("metadata", {}).get("deletionTimestamp"):
-        return {}
-    try:
-        camera = Camera.model_validate(dict(body))
-    except ValidationError:
-        return {}
-    if not camera.spec.mediamtx.enabled:
+    camera = live_camera(body)
+    if camera is None or not camera.spec.mediamtx.enabled:
         return {}
     return {(camera.namespace, camera.name): camera}
 

@@ -44,6 +44,7 @@ from camops_operator.builders.pool import (
 from camops_operator.builders.worker import build_worker_config_map, build_worker_deployment, worker_name
 from camops_operator.handlers.context import Runtime, retry_delay
 from camops_operator.handlers.context import runtime as current_runtime
+from camops_operator.handlers.indexes import live_camera
 from camops_operator.handlers.pool_state import PoolState
 from camops_operator.pool_status import pool_status
 from camops_operator.settings import OperatorSettings
@@ -94,13 +95,8 @@ def pools_index(body: kopf.Body, **_: Any) -> dict[tuple[str, str], CameraPool]:
 
 def pool_cameras_index(body: kopf.Body, **_: Any) -> dict[tuple[str, str], Camera]:
     """Valid pooled Cameras by (namespace, pool), not being deleted."""
-    if body.get("metadata", {}).get("deletionTimestamp"):
-        return {}
-    try:
-        camera = Camera.model_validate(dict(body))
-    except ValidationError:
-        return {}
-    if not camera.spec.pool:
+    camera = live_camera(body)
+    if camera is None or not camera.spec.pool:
         return {}
     return {(camera.namespace, camera.spec.pool): camera}
 

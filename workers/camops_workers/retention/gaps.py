@@ -18,6 +18,7 @@ from datetime import date, datetime
 from camops_workers.retention.stats import ROOT_NAME
 from camops_workers.storage.base import StoredObject
 from camops_workers.storage.keys import key_time
+from camops_workers.texttable import render_table
 from camops_workers.units import format_duration
 
 __all__ = ["DayGaps", "render_gaps", "snapshot_gaps"]
@@ -105,11 +106,4 @@ def render_gaps(rows: list[DayGaps]) -> str:
         ]
         for r in rows
     ]
-    widths = [max(len(c[i]) for c in [headers, *cells]) for i in range(len(headers))]
-
-    def fmt(row: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
-
-    lines = ["snapshot gaps by camera and day (UTC)", fmt(headers), fmt(["-" * w for w in widths])]
-    lines += [fmt(c) for c in cells]
-    return "\n".join(lines)
+    return render_table("snapshot gaps by camera and day (UTC)", headers, cells, left=2)
