@@ -50,6 +50,7 @@ import aiohttp
 from camops_operator.console.authz import COOKIE
 from camops_workers.capture.jpeg import THUMBNAIL_QUALITY, THUMBNAIL_WIDTH, encode_frame
 from camops_workers.contract import StorageConfig
+from tests.integration.console.browser import start_chromium
 from tests.integration.console.cluster import RbacTable, camera, create, patch_status, running_console
 from tests.servers.kube import KubeServer, running_kube
 
@@ -107,25 +108,7 @@ def timed_get(port: int, path: str, cookie: str, runs: int) -> tuple[float, int]
 
 
 def browser() -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,900",
-        f"--user-data-dir={tempfile.mkdtemp(prefix='camops-bench-chromium-')}",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    return start_chromium(tempfile.mkdtemp(prefix="camops-bench-chromium-"))
 
 
 FIRST_SCREEN = """

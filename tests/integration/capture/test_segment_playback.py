@@ -13,9 +13,8 @@ import av
 import pytest
 
 from camops_workers.capture.segments import ClosedSegment, SegmentWriter
+from tests.integration.console.browser import CHROMIUM, require_chromium
 from tests.support.video import make_clip
-
-CHROMIUM = shutil.which("chromium")
 
 PAGE = """<html><body><video id="v" src="{src}" muted autoplay></video><pre id="out">pending</pre><script>
 const v = document.getElementById('v'), out = document.getElementById('out');
@@ -54,7 +53,7 @@ def record(clip: Path, work: Path, *, crash_at_s: float | None) -> ClosedSegment
 def browser_plays(segment: Path, until_s: float) -> str:
     page = segment.with_suffix(".html")
     page.write_text(PAGE.format(src=segment.name, until=until_s))
-    assert CHROMIUM is not None
+    require_chromium()
     done = subprocess.run(
         [
             CHROMIUM,
@@ -77,7 +76,6 @@ def browser_plays(segment: Path, until_s: float) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (scripts/system-deps.sh)")
 @pytest.mark.parametrize(("crash_at_s", "expected_s"), [(None, 4.0), (3.6, 3.0)])
 def test_segments_play_in_a_browser(tmp_path: Path, crash_at_s: float | None, expected_s: float) -> None:
     clip = make_clip(tmp_path / "clip.mp4", [(320, 240, 4.0 if crash_at_s is None else 5.0)], gop=25)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-__all__ = ["ARTIFACTS", "browser", "shot", "wait_for"]
+__all__ = ["ARTIFACTS", "CHROMIUM", "FLAGS", "browser", "require_chromium", "shot", "start_chromium", "wait_for"]
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "artifacts" / "console"
@@ -37,19 +37,29 @@ FLAGS = (
 T = TypeVar("T")
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
+def require_chromium() -> None:
+    """Fail loudly (never skip) when the browser is missing: `make test-deps` installs it."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        assert Path(path).exists(), f"{path} missing: run `make system-deps` (Debian chromium, chromium-driver)"
+
+
+def start_chromium(profile: str) -> Any:
+    """Headless Chromium under Selenium with a fresh profile folder and no network chatter."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    for path in (CHROMIUM, CHROMEDRIVER):
-        assert Path(path).exists(), f"{path} missing: run `make system-deps` (Debian chromium, chromium-driver)"
-    profile = tempfile.mkdtemp(prefix="camops-chromium-")
+    require_chromium()
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (*FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    profile = tempfile.mkdtemp(prefix="camops-chromium-")
+    driver = start_chromium(profile)
     driver.set_page_load_timeout(30)
     try:
         yield driver
