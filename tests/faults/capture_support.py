@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from camops_workers.capture.worker import CaptureWorker
 from camops_workers.contract import WorkerConfig
 from camops_workers.items import Capture, ItemKind
 from camops_workers.queue.durable import DurableQueue
 
-__all__ = ["Stored", "TimedQueue", "WorkerThread", "contract", "coverage"]
+__all__ = ["Stored", "TimedQueue", "WorkerThread", "contract", "coverage", "sessions_of"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,27 @@ def coverage(taken: Sequence[datetime], start: datetime, end: datetime, interval
     slots = math.floor((end - start).total_seconds() / interval_s)
     covered = {int((t - start).total_seconds() // interval_s) for t in taken if start <= t < end}
     return len({k for k in covered if k < slots}), slots
+
+
+class _Restartable(Protocol):
+    def start(self) -> object: ...
+    def stop(self) -> object: ...
+
+
+def sessions_of(
+    server: _Restartable, count: int, session_s: float, gap_s: float = 1.0
+) -> list[tuple[datetime, datetime]]:
+    """Let the running server serve ``count`` sessions of ``session_s``, stopped ``gap_s`` between them.
+
+    The server is running when called and stopped on return; each session's (up, down) wall times.
+    """
+    sessions: list[tuple[datetime, datetime]] = []
+    for n in range(count):
+        if n:
+            server.start()
+        up = datetime.now(UTC)
+        time.sleep(session_s)
+        sessions.append((up, datetime.now(UTC)))
+        server.stop()
+        time.sleep(gap_s)
+    return sessions

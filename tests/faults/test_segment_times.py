@@ -10,15 +10,13 @@ key is later than the moment it was stored.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from camops_workers.storage.keys import key_time
-from tests.faults.capture_support import WorkerThread, contract
+from tests.faults.capture_support import WorkerThread, contract, sessions_of
 from tests.servers.rtsp import RtspServer
 
 pytestmark = pytest.mark.slow
@@ -36,16 +34,8 @@ LATER_AT_MOST_S = 0.02  # half a frame at 25 fps: rounding only
 
 def test_segment_times_match_the_first_frame(tmp_path: Path, rtsp_server: Callable[..., RtspServer]) -> None:
     server = rtsp_server(gop=25, fps=25)  # a keyframe every second
-    sessions: list[tuple[datetime, datetime]] = []
     with WorkerThread(contract(tmp_path, server.url("/live"), 1.0, segment_s=SEGMENT_S)) as running:
-        for n in range(2):
-            if n:
-                server.start()
-            up = datetime.now(UTC)
-            time.sleep(SESSION_S)
-            sessions.append((up, datetime.now(UTC)))
-            server.stop()
-            time.sleep(1.0)
+        sessions = sessions_of(server, 2, SESSION_S)
     snapshots = sorted(running.sink.snapshots, key=lambda s: s.captured_at)
     segments = sorted(running.sink.segments, key=lambda s: s.captured_at)
     offsets: list[float] = []

@@ -11,15 +11,13 @@ none doubled; across a reconnect none come closer than the interval.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from camops_workers.storage.keys import key_time
-from tests.faults.capture_support import WorkerThread, contract
+from tests.faults.capture_support import WorkerThread, contract, sessions_of
 from tests.servers.rtsp import RtspServer
 
 pytestmark = pytest.mark.slow
@@ -33,16 +31,8 @@ SPACING_TOLERANCE_S = 0.2
 
 def test_snapshot_times_are_true_across_reconnects(tmp_path: Path, rtsp_server: Callable[..., RtspServer]) -> None:
     server = rtsp_server(gop=25, fps=25)  # a keyframe every second
-    sessions: list[tuple[datetime, datetime]] = []
     with WorkerThread(contract(tmp_path, server.url("/live"), INTERVAL_S)) as running:
-        for n in range(3):
-            if n:
-                server.start()
-            up = datetime.now(UTC)
-            time.sleep(SESSION_S)
-            sessions.append((up, datetime.now(UTC)))
-            server.stop()
-            time.sleep(1.0)
+        sessions = sessions_of(server, 3, SESSION_S)
     stored = sorted(running.sink.snapshots, key=lambda s: s.captured_at)
     assert stored
 
