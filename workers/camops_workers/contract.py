@@ -79,7 +79,8 @@ class SourceConfig(_Model):
 
 class SnapshotConfig(_Model):
     enabled: bool = True
-    interval_s: float = 10.0
+    #: positive: a zero interval would end the capture thread at its first snapshot, again after every restart
+    interval_s: float = Field(default=10.0, gt=0)
     quality: int = Field(default=85, ge=1, le=100)
     max_width: int | None = Field(default=None, ge=16)
 

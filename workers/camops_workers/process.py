@@ -343,6 +343,11 @@ class ContractFile:
         self._logged = None
         return config
 
+    @property
+    def error(self) -> str | None:
+        """Why the file last read is not applied (the running cameras stay); None when it was applied."""
+        return self._logged
+
 
 # -- the process ------------------------------------------------------------------------------------
 
@@ -387,7 +392,8 @@ def run_process(  # noqa: PLR0915 - the wiring reads best in one place
 
         def cameras_json() -> tuple[int, bytes, str]:
             body = [h.__dict__ for h in cameras.health(time.monotonic())]
-            return 200, json.dumps({"worker": config.worker, "cameras": body}).encode(), "application/json"
+            doc = {"worker": config.worker, "contract_error": contract.error, "cameras": body}
+            return 200, json.dumps(doc).encode(), "application/json"
 
         def ready() -> tuple[bool, str]:
             health = cameras.health(time.monotonic())
