@@ -1,7 +1,8 @@
 """Faults of the pooled worker runtime (one process, many cameras; ``camops capture --pool-dir``).
 
 Real parts: GStreamer RTSP cameras, the real ``camops capture`` process (killed with SIGKILL),
-its durable queue and a local store; a bad contract written over the mounted one.
+its durable queue and a local store (made to fail for a while, so the queue holds items at the
+kill); a bad contract written over the mounted one.
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ def test_kill_9_of_a_pool_process_loses_nothing_it_acknowledged(
             time.sleep(0.2)
         else:
             raise AssertionError(f"three cameras never snapshotted: {_cameras(port)}")
+        # the store stops taking writes (a symlink loop: a transient error), so the queue holds what comes next
+        for name in NAMES:
+            (store / name).rename(store / f"{name}.held")
+            (store / name).symlink_to(name)
+        time.sleep(4 * INTERVAL_S)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -95,13 +101,17 @@ def test_kill_9_of_a_pool_process_loses_nothing_it_acknowledged(
             proc.kill()
             proc.wait()
     killed_at = time.monotonic()
+    for name in NAMES:
+        (store / name).unlink()
+        (store / f"{name}.held").rename(store / name)
     stored_before = _stored(store)  # uploaded (maybe not yet acked: then it is queued too)
     queued = _queued(queue_dir)
     queue = DurableQueue(queue_dir)
     stats = queue.stats()
     queue.close()
     acknowledged = stored_before | queued
-    assert acknowledged, "nothing was captured before the kill"
+    assert stored_before, "nothing was uploaded before the kill"
+    assert len(queued) >= 3, "the queue held nothing when the process was killed"
 
     proc = _start(tmp_path)
     resumed: dict[str, float] = {}
@@ -113,7 +123,7 @@ def test_kill_9_of_a_pool_process_loses_nothing_it_acknowledged(
                 if cam["snapshots"] >= 1 and name not in resumed:
                     resumed[name] = time.monotonic() - killed_at
             time.sleep(0.1)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 25
         while time.monotonic() < deadline and not acknowledged <= _stored(store):
             time.sleep(0.2)
         after = _stored(store)
