@@ -52,6 +52,8 @@ log = logging.getLogger("camops.capture")
 
 #: the longest fragment: what a crash can lose at most (plus the frame being written)
 FRAGMENT_S = 1.0
+#: Bytes a fragment may grow between two free-space checks (far below the queue's reserve, >= 1 MiB).
+ROOM_STEP = 64 * 1024
 MUXER_OPTIONS = {
     # fragmented MP4 as browsers' Media Source and <video> play it: header first, then moof+mdat pairs
     "movflags": "frag_keyframe+empty_moov+default_base_moof",
@@ -184,6 +186,8 @@ class _Open:
     synced: int = 0
     #: bytes muxed since the last fragment reached the file (the fragment being built, held by the muxer)
     pending: int = 0
+    #: ``pending`` when the queue last made room for it (0: not yet for this fragment)
+    room_checked: int = 0
     #: packets the muxer took
     muxed: int = 0
 
@@ -302,9 +306,7 @@ class SegmentWriter:
             self.packets_skipped += 1
             return closed
         packet.stream = current.stream
-        if self._make_room is not None:
-            current.pending += packet.size
-            self._make_room(current.pending)
+        self._keep_room(current, packet.size)
         refused = self._mux(current, packet)
         if refused is not None:
             return self._mux_failed(current, refused, closed)
@@ -339,6 +341,18 @@ class SegmentWriter:
         self.last_mux_error = getattr(exc, "strerror", None) or str(exc)  # not its file name: the work folder's
         return closed or kept
 
+    def _keep_room(self, current: _Open, size: int) -> None:
+        """Have the queue keep its reserve free for the fragment being built (``size`` more bytes).
+
+        A statvfs each time, so once per fragment and per ``ROOM_STEP`` bytes, not per packet.
+        """
+        if self._make_room is None:
+            return
+        current.pending += size
+        if not current.room_checked or current.pending - current.room_checked >= ROOM_STEP:
+            self._make_room(current.pending)
+            current.room_checked = current.pending
+
     def _sync_fragments(self, current: _Open) -> None:
         """Make a fragment durable as soon as the muxer wrote it (the file grew)."""
         size = os.fstat(current.sync_fd).st_size
@@ -346,6 +360,7 @@ class SegmentWriter:
             os.fdatasync(current.sync_fd)
             current.synced = size
             current.pending = 0
+            current.room_checked = 0
 
     def close(self, *, discard: bool = False, min_duration_s: float = 0.5) -> ClosedSegment | None:
         """Close the open segment (on shutdown or disconnect); discard it if asked or too short."""
