@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -96,13 +97,19 @@ class MotoProcess:
         self.proc = None
 
 
+class Upstream(Protocol):
+    """What the relay forwards to: anything listening on a port of 127.0.0.1."""
+
+    port: int
+
+
 class S3Server:
     """What a test talks to: ``endpoint`` (host:port), credentials, ``stop()``/``start()`` on the same port."""
 
     access_key = ACCESS_KEY
     secret_key = SECRET_KEY
 
-    def __init__(self, backend: MotoProcess) -> None:
+    def __init__(self, backend: Upstream) -> None:
         self.backend = backend
         self.port = free_port()
         self._listener: socket.socket | None = None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -35,10 +36,12 @@ from camops_operator.console.objects import day_items, days, object_key_for
 from camops_operator.console.render import Filters, camera_page, login_page, render_tile, wall_page
 from camops_operator.console.tiles import Tile, arrange
 from camops_workers.contract import StorageConfig
-from camops_workers.storage.base import ObjectStore, StorageError
+from camops_workers.storage.base import ObjectStore, StorageError, TransientStorageError
 from camops_workers.storage.factory import open_store
 
 __all__ = ["ConsoleApp", "make_app"]
+
+log = logging.getLogger("camops.console")
 
 FLEET: web.AppKey[Fleet] = web.AppKey("fleet", Fleet)
 
@@ -138,8 +141,10 @@ class ConsoleApp:
             raise web.HTTPNotFound(text="no store")
         try:
             items = await asyncio.to_thread(day_items, self._store(record.storage), record.prefix, record.layout, when)
-        except StorageError as exc:
-            raise web.HTTPBadGateway(text=f"storage: {exc}") from None
+        except TransientStorageError as exc:
+            raise _storage_unavailable(exc) from None
+        except StorageError:
+            raise web.HTTPBadGateway(text="storage refused the listing") from None
         return web.Response(
             text=items.model_dump_json(), content_type="application/json", headers={"Cache-Control": "no-store"}
         )
@@ -170,6 +175,8 @@ class ConsoleApp:
         if data is None:
             try:
                 data = await asyncio.to_thread(self._store(record.storage).get, key)
+            except TransientStorageError as exc:
+                raise _storage_unavailable(exc) from None
             except StorageError:
                 raise web.HTTPNotFound(text="no such object") from None
             if ext == ".mp4":
@@ -281,6 +288,14 @@ class _Recent:
         while self._bytes > self.limit:
             _, dropped = self._items.popitem(last=False)
             self._bytes -= len(dropped)
+
+
+def _storage_unavailable(exc: TransientStorageError) -> web.HTTPServiceUnavailable:
+    """503 with a Retry-After: storage is away for now; the body names no endpoint and no credentials."""
+    log.warning("console: storage unavailable (%s)", exc.reason)
+    return web.HTTPServiceUnavailable(
+        text="storage is unavailable right now; try again shortly\n", headers={"Retry-After": "5"}
+    )
 
 
 def _ranged(request: web.Request, data: bytes, content_type: str, headers: dict[str, str]) -> web.Response:

@@ -19,7 +19,7 @@ from camops_operator.api.camera import Camera
 from camops_operator.console.fleet import CameraRecord, Fleet, Outage
 from camops_operator.console.kube import list_cameras, watch_cameras
 from camops_operator.console.tiles import condition_words, parse_time, tile_from_camera
-from camops_operator.k8s import KubeApi, KubeError
+from camops_operator.k8s import API_FAILURES, KubeApi, describe_failure
 from camops_workers.backoff import BackoffPolicy, backoff_delay
 from camops_workers.contract import StorageConfig
 from camops_workers.storage.keys import Layout, camera_prefix
@@ -30,6 +30,9 @@ log = logging.getLogger("camops.console")
 
 #: a failed camera watch is retried after 1 s, doubling up to 30 s
 WATCH_RETRY = BackoffPolicy(base_s=1.0, cap_s=30.0, jitter=0.2)
+#: what makes the feed list again after WATCH_RETRY; a dropped watch (aiohttp's ClientPayloadError,
+#: no OSError) included, else the feed task ends and the wall stops following the cluster
+RETRIED: tuple[type[Exception], ...] = (*API_FAILURES, ValueError)
 
 
 def reported_outages(capture: Mapping[str, Any]) -> tuple[Outage, ...]:
@@ -113,9 +116,9 @@ async def follow_cameras(
                     break
         except asyncio.CancelledError:
             raise
-        except (KubeError, OSError, TimeoutError, ValueError) as exc:
+        except RETRIED as exc:
             failures += 1
             delay = backoff_delay(failures, random.random(), WATCH_RETRY)  # noqa: S311 - jitter
-            log.warning("console: camera watch failed (retry in %.0fs): %s", delay, exc)
+            log.warning("console: camera watch failed (retry in %.0fs): %s", delay, describe_failure(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
