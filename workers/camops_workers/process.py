@@ -25,7 +25,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from camops_workers.backoff import Backoff, BackoffPolicy
 from camops_workers.capture.worker import CaptureWorker
 from camops_workers.contract import ProcessConfig, WorkerConfig, load_process_config
+from camops_workers.queue.durable import EMPTY_STATS
 from camops_workers.redact import redact
 from camops_workers.runtime import WorkerStatus, readiness
 
@@ -50,7 +51,6 @@ __all__ = [
     "CameraRegistries",
     "CameraSet",
     "ContractFile",
-    "camera_queue_stats",
     "ordinal_of",
     "process_readiness",
     "run_process",
@@ -89,12 +89,6 @@ def process_readiness(healthy: int, total: int, share: float = READY_SHARE) -> t
         return True, "no cameras assigned"
     ok = healthy >= share * total
     return ok, f"{healthy} of {total} cameras healthy"
-
-
-def camera_queue_stats(stats: QueueStats, by_camera: dict[str, tuple[int, int]], camera: str) -> QueueStats:
-    """The process queue's stats with depth and bytes narrowed to one camera (for its status)."""
-    depth, size = by_camera.get(camera, (0, 0))
-    return replace(stats, depth=depth, bytes=size)
 
 
 def ordinal_of(pod_name: str) -> int:
@@ -265,14 +259,13 @@ class CameraSet:
             out.append(CameraHealth(name, ok, reason, state.source_state, state.snapshots, cam.restarts))
         return out
 
-    def statuses(
-        self, stats: QueueStats, by_camera: dict[str, tuple[int, int]], breaker: str, error: str | None
-    ) -> dict[str, WorkerStatus]:
+    def statuses(self, by_camera: dict[str, QueueStats], breaker: str, error: str | None) -> dict[str, WorkerStatus]:
+        """Each camera's status with its own share of the process's queue (depth, drops, uploads)."""
         return {
             name: WorkerStatus(
                 camera=name,
                 capture=cam.worker.state(),
-                queue=camera_queue_stats(stats, by_camera, name),
+                queue=by_camera.get(name, EMPTY_STATS),
                 breaker_state=breaker,
                 storage_error=error,
             )
@@ -438,16 +431,14 @@ def run_process(  # noqa: PLR0915 - the wiring reads best in one place
                         len(restarted),
                     )
             cameras.supervise(now)
-            statuses = cameras.statuses(
-                queue.stats(), queue.by_camera(), str(uploaders.breaker_state), uploaders.last_error
-            )
+            statuses = cameras.statuses(queue.stats_by_camera(), str(uploaders.breaker_state), uploaders.last_error)
             cameras.report_pass(statuses, datetime.now(UTC), now)
             if on_pass is not None:
                 on_pass(cameras)
     finally:
         stop.set()
         cameras.halt()  # every open segment closes into the queue before the last report
-        final = cameras.statuses(queue.stats(), queue.by_camera(), str(uploaders.breaker_state), uploaders.last_error)
+        final = cameras.statuses(queue.stats_by_camera(), str(uploaders.breaker_state), uploaders.last_error)
         if report:
             cameras.report_pass(final, datetime.now(UTC), time.monotonic(), final=True)
         cameras.close()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from camops_workers.contract import ProcessConfig, WorkerConfig, load_process_config
-from camops_workers.process import CameraRegistries, camera_queue_stats, ordinal_of, process_readiness
-from camops_workers.queue.durable import QueueStats
+from camops_workers.process import CameraRegistries, ordinal_of, process_readiness
+from camops_workers.queue.durable import EMPTY_STATS, DurableQueue, QueueLimits
+from tests.unit.queue.captures import capture
 
 
 def test_readiness_is_the_share_of_healthy_cameras() -> None:
@@ -23,11 +26,19 @@ def test_ordinal_from_the_pod_name() -> None:
         ordinal_of("lobby-pool")
 
 
-def test_a_camera_sees_its_own_share_of_the_queue() -> None:
-    stats = QueueStats(depth=10, bytes=1000, oldest_age_s=3.0, failed=1, dropped=2, expired=0, uploaded=50)
-    mine = camera_queue_stats(stats, {"a": (4, 400), "b": (6, 600)}, "a")
-    assert (mine.depth, mine.bytes, mine.dropped) == (4, 400, 2)
-    assert camera_queue_stats(stats, {}, "c").depth == 0
+def test_a_camera_sees_its_own_share_of_the_queue(tmp_path: Path) -> None:
+    """In a pool, a camera's status counts its own items, drops and uploads, not the whole process's."""
+    queue = DurableQueue(tmp_path / "q", QueueLimits(max_bytes=10**9, max_items=3, max_age_s=86400.0))
+    try:
+        for n in range(4):  # a: 4 puts into 3 slots -> its oldest dropped (dropOldest)
+            queue.put(capture("a", n))
+        mine = queue.stats_by_camera(now=2e9)
+        assert (mine["a"].depth, mine["a"].dropped) == (3, 1)
+        assert "b" not in mine
+        assert queue.camera_stats("a", now=2e9) == mine["a"]
+        assert queue.camera_stats("b") == EMPTY_STATS
+    finally:
+        queue.close()
 
 
 def test_one_exposition_with_a_camera_label_and_removal() -> None:

@@ -62,6 +62,7 @@ from camops_workers.ratelimit import RateLimited
 from camops_workers.redact import redact
 
 __all__ = [
+    "EMPTY_STATS",
     "SCHEMA_VERSION",
     "DurableQueue",
     "QueueFull",
@@ -193,6 +194,10 @@ class QueueStats:
     def pending(self) -> int:
         """Items still to be uploaded (waiting, leased or in backoff), failed ones excluded."""
         return self.depth - self.failed
+
+
+#: A camera with nothing queued and nothing counted.
+EMPTY_STATS = QueueStats(depth=0, bytes=0, oldest_age_s=None, failed=0, dropped=0, expired=0, uploaded=0)
 
 
 @dataclass(frozen=True)
@@ -917,22 +922,37 @@ class DurableQueue:
 
     def camera_stats(self, camera: str, now: float | None = None) -> QueueStats:
         """``stats`` narrowed to one camera's items: what its status reports when cameras share a queue."""
+        return self.stats_by_camera(now, camera=camera).get(camera, EMPTY_STATS)
+
+    def stats_by_camera(self, now: float | None = None, *, camera: str | None = None) -> dict[str, QueueStats]:
+        """Every camera's own stats (or only ``camera``'s) in two grouped reads, for a status pass of a pool."""
         when = time.time() if now is None else now
-        items, size, failed, oldest = self._read(
-            "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(state = 'failed'), 0), MIN(captured_at) "
-            "FROM items WHERE camera = ?",
-            (camera,),
-        )[0]
-        counters = self.camera_counters(camera)
-        return QueueStats(
-            depth=int(str(items)),
-            bytes=int(str(size)),
-            oldest_age_s=None if oldest is None else max(0.0, when - float(str(oldest))),
-            failed=int(str(failed)),
-            dropped=sum(v for k, v in counters.items() if k.startswith("dropped_")),
-            expired=counters.get("expired", 0),
-            uploaded=counters.get("uploaded", 0),
+        args = (camera, camera)  # no camera: every camera
+        items = self._read(
+            "SELECT camera, COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(state = 'failed'), 0), MIN(captured_at) "
+            "FROM items WHERE (? IS NULL OR camera = ?) GROUP BY camera",
+            args,
         )
+        counters: dict[str, dict[str, int]] = {}
+        for name, counter, value in self._read(
+            "SELECT camera, name, value FROM camera_counters WHERE (? IS NULL OR camera = ?)", args
+        ):
+            counters.setdefault(str(name), {})[str(counter)] = int(str(value))
+        waiting = {str(row[0]): row[1:] for row in items}
+        out: dict[str, QueueStats] = {}
+        for name in sorted(set(waiting) | set(counters)):
+            depth, size, failed, oldest = waiting.get(name, (0, 0, 0, None))
+            mine = counters.get(name, {})
+            out[name] = QueueStats(
+                depth=int(str(depth)),
+                bytes=int(str(size)),
+                oldest_age_s=None if oldest is None else max(0.0, when - float(str(oldest))),
+                failed=int(str(failed)),
+                dropped=sum(v for k, v in mine.items() if k.startswith("dropped_")),
+                expired=mine.get("expired", 0),
+                uploaded=mine.get("uploaded", 0),
+            )
+        return out
 
     def stats(self, now: float | None = None) -> QueueStats:
         when = time.time() if now is None else now
